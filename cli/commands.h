@@ -1,0 +1,13 @@
+/* commands.h: the subcommands of `postern`; each is a main() of its own,
+ * called with argv[0] set to the subcommand name. */
+#ifndef POSTERN_COMMANDS_H
+#define POSTERN_COMMANDS_H
+
+/* -c DIR from the front end, or NULL for the default config directory. */
+extern const char *postern_config_dir;
+
+int cmd_version_main(int argc, char **argv);
+int cmd_map_main(int argc, char **argv);
+int cmd_conf_main(int argc, char **argv);
+
+#endif

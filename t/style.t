@@ -1,0 +1,8 @@
+#!/bin/sh
+# t/style.t: the tree never calls the unbounded string functions STYLE.md bans.
+. "${top_srcdir:-.}/t/lib.sh"
+cd "$top_srcdir" || exit 1
+hits=$(grep -nE '\<(strcpy|strcat|sprintf|vsprintf|strncpy|gets)[[:space:]]*\(' \
+	lib/*.c lib/*.h cli/*.c fuzz/*.c t/unit/*.c 2>/dev/null)
+is "$hits" "" "no strcpy/strcat/sprintf/vsprintf/strncpy/gets in the sources"
+done_testing
