@@ -10,6 +10,7 @@
 
 static struct str dict_open_error;
 
+__attribute__((format(printf, 1, 0)))
 static const char *dict_set_open_error(const char *fmt, const char *a,
 				       const char *b)
 {
