@@ -10,15 +10,13 @@
 
 static struct str dict_open_error;
 
-__attribute__((format(printf, 1, 0)))
-static const char *dict_set_open_error(const char *fmt, const char *a,
-				       const char *b)
+/* Resets and returns the error buffer shared by all dict_open() calls. */
+static struct str *dict_open_error_buf(void)
 {
 	if (dict_open_error.data == NULL)
 		str_init(&dict_open_error, 128);
 	str_clear(&dict_open_error);
-	str_printf(&dict_open_error, fmt, a, b);
-	return dict_open_error.data;
+	return &dict_open_error;
 }
 
 struct dict *dict_open(const char *spec, int flags, const char **error_r)
@@ -30,22 +28,25 @@ struct dict *dict_open(const char *spec, int flags, const char **error_r)
 	struct dict *d;
 
 	if (colon == NULL || colon == spec) {
-		*error_r = dict_set_open_error(
-			"table \"%s\": expected type:name%s", spec, "");
+		str_printf(dict_open_error_buf(), "table \"%s\": expected type:name",
+			   spec);
+		*error_r = dict_open_error.data;
 		return NULL;
 	}
 	tname = mem_strndup(spec, (size_t)(colon - spec));
 	type = dict_type_find(tname);
 	if (type == NULL) {
-		*error_r = dict_set_open_error("unsupported table type \"%s\" in \"%s\"",
-					       tname, spec);
+		str_printf(dict_open_error_buf(),
+			   "unsupported table type \"%s\" in \"%s\"", tname, spec);
+		*error_r = dict_open_error.data;
 		mem_free(tname);
 		return NULL;
 	}
 	mem_free(tname);
 	d = type->open(colon + 1, flags, &err);
 	if (d == NULL) {
-		*error_r = dict_set_open_error("%s%s", err ? err : "open failed", "");
+		str_append_cstr(dict_open_error_buf(), err ? err : "open failed");
+		*error_r = dict_open_error.data;
 		return NULL;
 	}
 	d->fold = type->fixed_keys && !(flags & DICT_FLAG_NO_FOLD);
