@@ -1,0 +1,32 @@
+#!/bin/sh
+# scripts/check.sh: installs what is missing, builds, and runs every test:
+# the suite with gcc, `make distcheck`, the suite again with clang under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and each fuzz target for
+# FUZZ_SECONDS (default 60). Exits non-zero when anything fails.
+set -eu
+src=$(cd "$(dirname "$0")/.." && pwd)
+fuzz_seconds=${FUZZ_SECONDS:-60}
+"$src/scripts/deps.sh" test
+cd "$src"
+autoreconf -fi
+step() { printf '\n=== %s\n' "$*"; }
+
+step "gcc build and test suite"
+"$src/scripts/build.sh" _build/gcc
+make -C _build/gcc -j"$(nproc)" check
+
+step "make distcheck"
+make -C _build/gcc -j"$(nproc)" distcheck >_build/distcheck.log 2>&1 ||
+	{ tail -50 _build/distcheck.log; exit 1; }
+grep -E 'archives ready for distribution|\.tar\.gz' _build/distcheck.log | head -3
+
+step "clang + ASan + UBSan + fuzz targets, test suite"
+CC=clang CFLAGS="-O1 -g" "$src/scripts/build.sh" _build/san \
+	--enable-asan --enable-ubsan --enable-fuzz
+UBSAN_OPTIONS=print_stacktrace=1 \
+	make -C _build/san -j"$(nproc)" check
+
+step "fuzzing, ${fuzz_seconds}s per target"
+make -C _build/san fuzz-run FUZZ_SECONDS="$fuzz_seconds"
+
+step "all checks passed"
