@@ -23,6 +23,9 @@
 /* Open flags. */
 #define DICT_FLAG_NO_FOLD (1 << 0) /* keep key case (postern map -f) */
 #define DICT_FLAG_WRITE (1 << 1)   /* open for update/delete */
+/* Builders: a duplicate key replaces the earlier value (postern map -r);
+ * add() still returns 0 for it. */
+#define DICT_FLAG_DUP_REPLACE (1 << 2)
 
 struct dict;
 
@@ -68,11 +71,16 @@ int dict_iterate(struct dict *d,
 void dict_close(struct dict **dp);
 
 /* Looks an address up in the order every caller uses (Postfix's
- * virtual/alias/access order): with delimiter (e.g. "+") non-NUL and an
- * extension present, "user+ext@domain" first; then "user@domain", then
- * (only when allow_bare_user) "user+ext" and "user", then "@domain".
+ * virtual/alias/access order): with delimiter (a set of characters, e.g.
+ * "+" or "+-") non-empty and an extension present, "user+ext@domain"
+ * first; then "user@domain", then (only when allow_bare_user)
+ * "user+ext" and "user", then "@domain". The domain starts after the LAST
+ * "@". An address without "@" is looked up only when allow_bare_user; the
+ * empty address returns 0 without a lookup (callers wanting an entry for
+ * <> use their own key). A -1 from the table stops the search at once.
  * Returns 1/0/-1; on 1, *matched_r (optional) tells which form matched, as
- * a pointer into the static list {"full","user@domain","user","@domain"}. */
+ * a pointer into the static list {"full", "user@domain", "user+ext",
+ * "user", "@domain"}. */
 int dict_lookup_address(struct dict *d, const char *address,
 			const char *delimiter, bool allow_bare_user,
 			struct str *value_r, const char **matched_r,
