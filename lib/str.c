@@ -84,6 +84,8 @@ int str_vprintf(struct str *s, const char *fmt, va_list ap)
 	va_list ap2;
 	int n;
 
+	if (s->data == NULL) /* after str_steal() */
+		str_reserve(s, 0);
 	va_copy(ap2, ap);
 	n = vsnprintf(s->data + s->len, s->cap - s->len, fmt, ap2);
 	va_end(ap2);
@@ -150,7 +152,8 @@ char *str_steal(struct str *s)
 {
 	char *p = s->data;
 
-	str_init(s, 0);
+	s->data = NULL;
+	s->len = s->cap = 0;
 	return p;
 }
 
@@ -165,5 +168,5 @@ bool str_eq_cstr(const struct str *s, const char *cstr)
 {
 	size_t n = strlen(cstr);
 
-	return n == s->len && memcmp(s->data, cstr, n) == 0;
+	return n == s->len && (n == 0 || memcmp(s->data, cstr, n) == 0);
 }

@@ -42,7 +42,8 @@ void str_truncate(struct str *s, size_t len);
 int str_set(struct str *s, const void *p, size_t n);
 /* Removes n bytes from the front (for consumed input). */
 void str_consume(struct str *s, size_t n);
-/* Returns data and gives up ownership; s is left empty. */
+/* Returns data and gives up ownership; s is left empty with no buffer
+ * (data NULL): it may be appended to again, and needs no str_deinit(). */
 char *str_steal(struct str *s);
 /* Lower-cases ASCII letters in place. */
 void str_lower(struct str *s);

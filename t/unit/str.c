@@ -52,6 +52,8 @@ int main(void)
 	char *stolen = str_steal(h);
 	is_str(stolen, "heap", "steal hands over the data");
 	is_int(h->len, 0, "stolen-from string is empty");
+	str_printf(h, "%s", "again");
+	is_str(h->data, "again", "stolen-from string can be reused");
 	free(stolen);
 	str_free(&h);
 	ok(h == NULL, "str_free sets the pointer to NULL");
