@@ -9,5 +9,14 @@ extern const char *postern_config_dir;
 int cmd_version_main(int argc, char **argv);
 int cmd_map_main(int argc, char **argv);
 int cmd_conf_main(int argc, char **argv);
+/* The instance lifecycle (cmd_init.c, cmd_start.c, cmd_status.c,
+ * cmd_check.c). */
+int cmd_init_main(int argc, char **argv);
+int cmd_start_main(int argc, char **argv);
+int cmd_start_fg_main(int argc, char **argv);
+int cmd_stop_main(int argc, char **argv);
+int cmd_reload_main(int argc, char **argv);
+int cmd_status_main(int argc, char **argv);
+int cmd_check_main(int argc, char **argv);
 
 #endif

@@ -20,6 +20,14 @@ static const struct command commands[] = {
 	{"version", cmd_version_main, "version [-v]"},
 	{"map", cmd_map_main, "map [-N] [-q key | -d key | -s] type:path"},
 	{"conf", cmd_conf_main, "conf [-n] [-d] [name ...] [-e name=value ...]"},
+	{"init", cmd_init_main,
+	 "init DIR [--port-base N] [--domain D] [--owner USER]"},
+	{"start", cmd_start_main, "start"},
+	{"start-fg", cmd_start_fg_main, "start-fg"},
+	{"stop", cmd_stop_main, "stop"},
+	{"reload", cmd_reload_main, "reload"},
+	{"status", cmd_status_main, "status"},
+	{"check", cmd_check_main, "check"},
 };
 
 static int usage(void)
