@@ -2,10 +2,10 @@
 # scripts/check.sh: installs what is missing, builds, and runs every test:
 # the suite with gcc, `make distcheck`, the suite again with clang under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and each fuzz target for
-# FUZZ_SECONDS (default 60). Exits non-zero when anything fails.
+# FUZZ_SECONDS (default 30). Exits non-zero when anything fails.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
-fuzz_seconds=${FUZZ_SECONDS:-60}
+fuzz_seconds=${FUZZ_SECONDS:-30}
 "$src/scripts/deps.sh" test
 cd "$src"
 autoreconf -fi
