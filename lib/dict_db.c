@@ -374,41 +374,38 @@ static int db_modify_tmp(struct dict_db *dd, const char *tmp, const char *key,
 	return ret;
 }
 
+struct db_change {
+	struct dict_db *dd;
+	const char *key;
+	const char *value;
+};
+
+static int db_apply(void *ctx, const char *tmp)
+{
+	struct db_change *c = ctx;
+
+	return db_modify_tmp(c->dd, tmp, c->key, c->value);
+}
+
 /* Applies one change to a copy of the live file and publishes the copy
  * (dict_dbfile.h): O(table size) per change, but readers never see a file
  * being modified. value NULL deletes. Then reopens the new file. */
 static int db_modify(struct dict_db *dd, const char *key, const char *value,
 		     const char **error_r)
 {
-	struct dict_dbfile_writer w;
+	struct db_change c = {dd, key, value};
 	DB *old;
-	int ret = -1;
+	int ret;
 
-	if (dict_dbfile_writer_begin(&w, dd->path, NULL, error_r) < 0 ||
-	    dict_dbfile_writer_copy_live(&w, error_r) < 0) {
-		dict_dbfile_writer_abort(&w);
-		goto out;
-	}
-	ret = db_modify_tmp(dd, w.tmp, key, value);
-	if (ret < 0)
-		*error_r = dd->d.error.data;
-	if (ret <= 0) {
-		dict_dbfile_writer_abort(&w);
-		goto out;
-	}
-	if (dict_dbfile_writer_commit(&w, error_r) < 0) {
-		ret = -1;
-		goto out;
-	}
+	ret = dict_dbfile_modify(dd->path, db_apply, &c, &dd->d.error, error_r);
+	if (ret <= 0)
+		return ret;
 	old = dd->db;
 	if (db_open_handle(dd, error_r) < 0) {
 		dd->db = old; /* keep serving the old snapshot */
-		ret = -1;
-	} else {
-		old->close(old, DB_NOSYNC);
+		return -1;
 	}
-out:
-	dict_dbfile_writer_free(&w);
+	old->close(old, DB_NOSYNC);
 	return ret;
 }
 

@@ -212,6 +212,30 @@ void dict_dbfile_writer_free(struct dict_dbfile_writer *w)
 	str_deinit(&w->error);
 }
 
+int dict_dbfile_modify(const char *path,
+		       int (*apply)(void *ctx, const char *tmp), void *ctx,
+		       struct str *errbuf, const char **error_r)
+{
+	struct dict_dbfile_writer w;
+	const char *err = NULL;
+	int ret = -1;
+
+	if (dict_dbfile_writer_begin(&w, path, NULL, &err) < 0 ||
+	    dict_dbfile_writer_copy_live(&w, &err) < 0) {
+		str_set(errbuf, err, strlen(err));
+		dict_dbfile_writer_abort(&w);
+	} else if ((ret = apply(ctx, w.tmp)) <= 0) {
+		dict_dbfile_writer_abort(&w);
+	} else if (dict_dbfile_writer_commit(&w, &err) < 0) {
+		str_set(errbuf, err, strlen(err));
+		ret = -1;
+	}
+	dict_dbfile_writer_free(&w);
+	if (ret < 0)
+		*error_r = errbuf->data;
+	return ret;
+}
+
 const char *dict_dbfile_fold(struct str *buf, const char *key, int flags)
 {
 	if (flags & DICT_FLAG_NO_FOLD)

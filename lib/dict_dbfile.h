@@ -57,6 +57,14 @@ int dict_dbfile_writer_commit(struct dict_dbfile_writer *w,
 			      const char **error_r);
 /* Removes the temporary (if any) and unlocks. */
 void dict_dbfile_writer_abort(struct dict_dbfile_writer *w);
+/* A change to a live table, the whole protocol: begin, copy the live file,
+ * apply(ctx, tmp) edits the copy, commit. apply returns 1 (changed: publish),
+ * 0 (nothing to change: e.g. the key to delete is absent) or -1 (its error
+ * text already in errbuf). Returns apply's result, or -1 with *error_r
+ * pointing into errbuf (the caller's, so it outlives this call). */
+int dict_dbfile_modify(const char *path,
+		       int (*apply)(void *ctx, const char *tmp), void *ctx,
+		       struct str *errbuf, const char **error_r);
 /* Frees what begin allocated (after commit or abort). */
 void dict_dbfile_writer_free(struct dict_dbfile_writer *w);
 

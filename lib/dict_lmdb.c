@@ -380,30 +380,31 @@ static int lmdb_modify_tmp(struct dict_lmdb *dl, const char *tmp,
 	return ret;
 }
 
+struct lmdb_change {
+	struct dict_lmdb *dl;
+	const char *key;
+	const char *value;
+};
+
+static int lmdb_apply(void *ctx, const char *tmp)
+{
+	struct lmdb_change *c = ctx;
+
+	return lmdb_modify_tmp(c->dl, tmp, c->key, c->value);
+}
+
 /* Applies one change to a copy and publishes it (see dict_db.c). */
 static int lmdb_modify(struct dict_lmdb *dl, const char *key, const char *value,
 		       const char **error_r)
 {
-	struct dict_dbfile_writer w;
+	struct lmdb_change c = {dl, key, value};
 	struct dict_lmdb old;
-	int ret = -1;
+	int ret;
 
-	if (dict_dbfile_writer_begin(&w, dl->path, NULL, error_r) < 0 ||
-	    dict_dbfile_writer_copy_live(&w, error_r) < 0) {
-		dict_dbfile_writer_abort(&w);
-		goto out;
-	}
-	ret = lmdb_modify_tmp(dl, w.tmp, key, value);
-	if (ret < 0)
-		*error_r = dl->d.error.data;
-	if (ret <= 0) {
-		dict_dbfile_writer_abort(&w);
-		goto out;
-	}
-	if (dict_dbfile_writer_commit(&w, error_r) < 0) {
-		ret = -1;
-		goto out;
-	}
+	ret = dict_dbfile_modify(dl->path, lmdb_apply, &c, &dl->d.error,
+				 error_r);
+	if (ret <= 0)
+		return ret;
 	old = *dl;
 	dl->env = NULL;
 	dl->txn = NULL;
@@ -413,12 +414,9 @@ static int lmdb_modify(struct dict_lmdb *dl, const char *key, const char *value,
 		dl->txn = old.txn;
 		dl->dbi = old.dbi;
 		dl->nul = old.nul;
-		ret = -1;
-	} else {
-		lmdb_close_handle(&old);
+		return -1;
 	}
-out:
-	dict_dbfile_writer_free(&w);
+	lmdb_close_handle(&old);
 	return ret;
 }
 
