@@ -26,6 +26,7 @@
 #include "msg.h"
 #include "privs.h"
 #include "str.h"
+#include "tls.h"
 
 #define INIT_PORT_BASE_DEFAULT 10000
 #define INIT_DOMAIN_MAX 253
@@ -273,9 +274,24 @@ static int write_users(const char *dir, const struct instance_ids *ids)
 	return ret;
 }
 
+/* The names an instance's certificate covers: its host name, localhost
+ * and 127.0.0.1, which is where instances listen. */
+static const char *const *cert_names(const char *host, const char *names[4])
+{
+	size_t n = 0;
+
+	names[n++] = host;
+	if (strcmp(host, "localhost") != 0)
+		names[n++] = "localhost";
+	names[n++] = "127.0.0.1";
+	names[n] = NULL;
+	return names;
+}
+
 static int make_tls(const char *dir, const char *host,
 		    const struct instance_ids *ids)
 {
+	const char *names[4];
 	struct str cert, key;
 	const char *err;
 	int ret;
@@ -289,10 +305,18 @@ static int make_tls(const char *dir, const char *host,
 	} else {
 		str_printf(&key, "%s/key.pem", cert.data);
 		str_append_cstr(&cert, "/cert.pem");
-		ret = init_tls_make(cert.data, key.data, host, ids->owner_uid,
-				    ids->owner_gid, &err);
+		ret = tls_make_self_signed_names(cert.data, key.data,
+						 cert_names(host, names), 3650,
+						 &err);
 		if (ret < 0)
 			msg_error("%s", err);
+		/* The key stays the creator's (root's when root runs init):
+		 * daemons read it before they drop privileges. */
+		else if (privs_is_root() &&
+			 chown(cert.data, ids->owner_uid, ids->owner_gid) < 0) {
+			msg_error("chown %s: %s", cert.data, strerror(errno));
+			ret = -1;
+		}
 	}
 	str_deinit(&cert);
 	str_deinit(&key);

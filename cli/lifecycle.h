@@ -26,9 +26,5 @@ struct conf *lifecycle_load(char **dir_r, struct master_cf **mcf_r);
 int lifecycle_query(struct conf *c, struct attr_client **client_r,
 		    struct attr_rec *rec_r, const char **error_r);
 
-/* Writes a new private key (mode 0600) and a self-signed certificate for
- * host (mode 0644), both owned by uid:gid when run as root. */
-int init_tls_make(const char *cert_path, const char *key_path, const char *host,
-		  uid_t uid, gid_t gid, const char **error_r);
 
 #endif

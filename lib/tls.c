@@ -419,8 +419,10 @@ static int add_ext(X509 *x, int nid, const char *value)
 	return ok;
 }
 
-/* Fills in and signs a certificate for name over key. */
-static int make_cert(X509 *x, EVP_PKEY *key, const char *name, unsigned days)
+/* Fills in and signs a certificate for names[0] (the subject) and every
+ * name in names (subjectAltName) over key. */
+static int make_cert(X509 *x, EVP_PKEY *key, const char *const *names,
+		     unsigned days)
 {
 	unsigned char serial[8];
 	unsigned char ip[16];
@@ -435,13 +437,16 @@ static int make_cert(X509 *x, EVP_PKEY *key, const char *name, unsigned days)
 	bn = BN_bin2bn(serial, sizeof(serial), NULL);
 	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
 	BN_free(bn);
+	const char *name = names[0];
+
 	str_init(&san, 0);
-	str_printf(&san, "%s:%s",
-		   inet_pton(AF_INET, name, ip) == 1 ||
-			   inet_pton(AF_INET6, name, ip) == 1
-		       ? "IP"
-		       : "DNS",
-		   name);
+	for (size_t i = 0; names[i] != NULL; i++)
+		str_printf(&san, "%s%s:%s", i > 0 ? "," : "",
+			   inet_pton(AF_INET, names[i], ip) == 1 ||
+				   inet_pton(AF_INET6, names[i], ip) == 1
+			       ? "IP"
+			       : "DNS",
+			   names[i]);
 	ok = ok && X509_set_version(x, 2) &&
 	     X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
 	     X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) !=
@@ -498,12 +503,27 @@ int tls_make_self_signed(const char *cert_path, const char *key_path,
 			 const char *common_name, unsigned days,
 			 const char **error_r)
 {
+	const char *const names[] = {common_name, NULL};
+
+	return tls_make_self_signed_names(cert_path, key_path, names, days,
+					  error_r);
+}
+
+int tls_make_self_signed_names(const char *cert_path, const char *key_path,
+			       const char *const *names, unsigned days,
+			       const char **error_r)
+{
+	const char *common_name = names[0];
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
 	BIO *kmem = NULL, *cmem = NULL;
 	int ret = -1;
 
-	if (!cn_ok(common_name) || days == 0 || days > 36500) {
+	bool names_ok = common_name != NULL;
+
+	for (size_t i = 0; names_ok && names[i] != NULL; i++)
+		names_ok = cn_ok(names[i]);
+	if (!names_ok || days == 0 || days > 36500) {
 		*error_r = tls_fail("self-signed certificate: bad name \"%s\" "
 				    "or validity of %u days",
 				    common_name, days);
@@ -515,7 +535,7 @@ int tls_make_self_signed(const char *cert_path, const char *key_path,
 	kmem = BIO_new(BIO_s_mem());
 	cmem = BIO_new(BIO_s_mem());
 	if (key == NULL || x == NULL || kmem == NULL || cmem == NULL ||
-	    !make_cert(x, key, common_name, days) ||
+	    !make_cert(x, key, names, days) ||
 	    !PEM_write_bio_PrivateKey(kmem, key, NULL, NULL, 0, NULL, NULL) ||
 	    !PEM_write_bio_X509(cmem, x)) {
 		char reason[256];

@@ -213,5 +213,11 @@ const char *tls_conn_error(const struct tls_conn *c);
 int tls_make_self_signed(const char *cert_path, const char *key_path,
 			 const char *common_name, unsigned days,
 			 const char **error_r);
+/* The same for several names: names[0] is the subject, and every name of
+ * the NULL-terminated list goes into subjectAltName (an instance's
+ * certificate covers its host name, localhost and 127.0.0.1). */
+int tls_make_self_signed_names(const char *cert_path, const char *key_path,
+			       const char *const *names, unsigned days,
+			       const char **error_r);
 
 #endif
