@@ -1,0 +1,59 @@
+/* received.c: the Received: header smtpd prepends to every message (RFC
+ * 5321 4.4), in the layout Postfix admins grep for:
+ *   Received: from HELO (NAME [ADDR])
+ *           (using TLSv1.3 with cipher ... (256/256 bits))
+ *           by MYHOSTNAME (MAIL_NAME) with ESMTPS id ID
+ *           for <RCPT>; DATE
+ * Every value in it is printable already (HELO checked by commands.c,
+ * addresses canonical from lib/addr). */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "smtpd.h"
+
+static void received_date(struct str *out)
+{
+	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
+					   "Thu", "Fri", "Sat"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+					     "May", "Jun", "Jul", "Aug",
+					     "Sep", "Oct", "Nov", "Dec"};
+	time_t now = time(NULL);
+	struct tm tm;
+	long off;
+
+	localtime_r(&now, &tm);
+	off = tm.tm_gmtoff / 60;
+	str_printf(out, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
+		   days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		   off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
+		   (off < 0 ? -off : off) % 60);
+}
+
+void smtpd_received_header(const struct session *s, const char *queue_id,
+			   struct str *out)
+{
+	const char *mail_name = conf_get(s->cfg->conf, "mail_name");
+	bool v6 = strchr(s->client_addr, ':') != NULL;
+
+	str_printf(out, "Received: from %s (%s [%s%s])\r\n",
+		   s->helo_name ? s->helo_name : s->client_addr, s->client_name,
+		   v6 ? "IPv6:" : "", s->client_addr);
+	if (s->tls_active)
+		str_printf(out, "\t(using %s)\r\n", tls_conn_summary(s->tls));
+	str_printf(
+	    out, "\tby %s (%s) with %s%s id %s", s->cfg->myhostname, mail_name,
+	    (s->msg_flags & QUEUE_MSG_SMTPUTF8) ? "UTF8" : "",
+	    (s->msg_flags & QUEUE_MSG_SMTPUTF8)
+		? (s->tls_active ? "SMTPS" : "SMTP")
+		: (!s->esmtp ? "SMTP" : (s->tls_active ? "ESMTPS" : "ESMTP")),
+	    queue_id);
+	if (s->rcpt_count == 1)
+		str_printf(out, "\r\n\tfor <%s>", s->rcpts[0].address);
+	str_append_cstr(out, "; ");
+	received_date(out);
+	str_append_cstr(out, "\r\n");
+}

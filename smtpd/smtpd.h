@@ -1,0 +1,189 @@
+/* smtpd.h: the pieces of the SMTP server daemon (the smtpd folder) and how they
+ * share one session. main.c wires the skeleton (lib/server.h); session.c
+ * owns the connection, its state and its I/O; commands.c holds the command
+ * table and the simple commands; cmd_mail.c MAIL and RCPT; cmd_data.c DATA
+ * and BDAT up to the queue; data.c the smuggling-safe content framing;
+ * policy.c the restriction lists; received.c the Received: header.
+ * See postern-smtpd(8). */
+#ifndef POSTERN_SMTPD_H
+#define POSTERN_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "conf.h"
+#include "data.h"
+#include "parse.h"
+#include "event.h"
+#include "iobuf.h"
+#include "queue_dir.h"
+#include "queue_writer.h"
+#include "server.h"
+#include "str.h"
+#include "tls.h"
+
+/* Longest command line accepted, whatever line_length_limit says (RFC
+ * 5321 asks for at least 512 octets with the CRLF). */
+#define SMTPD_CMD_MIN 512
+/* The iobuf line limit: DATA lines longer than this are dropped and the
+ * message is refused (so memory per session stays bounded). */
+#define SMTPD_DATA_LINE_MAX (64 * 1024)
+/* Content is handed to the queue writer in blocks of about this size. */
+#define SMTPD_WRITE_BLOCK (64 * 1024)
+/* Most recipients one RCPT list may hold, whatever the configuration. */
+#define SMTPD_RCPT_HARD_MAX 100000
+
+/* The session states; commands.c's table says which commands each one
+ * allows. */
+enum smtpd_state {
+	SMTPD_INIT,	     /* greeted, no HELO/EHLO yet */
+	SMTPD_IDLE,	     /* HELO/EHLO done, no transaction */
+	SMTPD_MAIL,	     /* MAIL accepted, no recipient yet */
+	SMTPD_RCPT,	     /* at least one recipient */
+	SMTPD_DATA,	     /* reading DATA lines */
+	SMTPD_BDAT,	     /* reading the bytes of one BDAT chunk */
+	SMTPD_CHUNKING,	     /* between BDAT chunks */
+	SMTPD_TLS_REPLY,     /* "220 Ready to start TLS" being flushed */
+	SMTPD_TLS_HANDSHAKE, /* TLS handshake in progress */
+	SMTPD_CLOSING,	     /* last reply being flushed, then close */
+	SMTPD_STATE_COUNT
+};
+
+#define SMTPD_STATE_BIT(st) (1u << (st))
+
+/* Settings read once per process from main.cf (plus -o overrides). */
+struct smtpd_config {
+	struct conf *conf;
+	const char *myhostname;
+	const char *banner;
+	uint64_t message_size_limit; /* 0 = none */
+	size_t cmd_max;
+	unsigned timeout_ms;
+	long recipient_limit;
+	long soft_error_limit, hard_error_limit, junk_limit;
+	unsigned error_sleep_ms;
+	bool helo_required;
+	bool tls_wrapper;
+	bool tls_required;   /* smtpd_tls_security_level = encrypt */
+	struct tls_ctx *tls; /* NULL: no STARTTLS offered */
+	struct cidr_list *mynetworks;
+	struct queue_dir *queue;
+};
+
+/* One recipient of the transaction, as accepted. */
+struct smtpd_rcpt {
+	char *address; /* canonical form */
+	char *orcpt;   /* "rfc822;xtext" or NULL */
+	unsigned notify;
+};
+
+struct session {
+	struct server *srv;
+	const struct smtpd_config *cfg;
+	int fd;
+	struct iobuf *buf;
+	struct event_io *io;
+	struct event_timer *timer;
+	struct event_timer *pause_timer; /* error sleep */
+	enum smtpd_state state;
+	bool paused; /* error sleep in progress: no input handled */
+
+	/* Client facts. */
+	char client_addr[64];
+	char client_port[8];
+	char client_name[16]; /* "unknown": no reverse lookup yet */
+	char *helo_name;
+	bool esmtp;
+	struct tls_conn *tls;
+	bool tls_active;
+
+	/* Counters. */
+	long errors;
+	long junk;
+
+	/* Transaction. */
+	char *sender;	    /* canonical form; "" for <> */
+	unsigned msg_flags; /* QUEUE_MSG_* */
+	enum queue_ret ret;
+	char *envid;
+	uint64_t declared_size;
+	struct smtpd_rcpt *rcpts;
+	size_t rcpt_count, rcpt_cap;
+	struct queue_writer *qw;
+	struct smtpd_data data;
+	struct str content; /* content waiting for the writer */
+	uint64_t bdat_left; /* bytes of the current chunk still to read */
+	bool bdat_last;
+	bool bdat_failed; /* a chunk failed: refuse the rest of them */
+	char *bdat_error; /* the reply repeated for each later chunk */
+	bool write_failed;
+};
+
+/* ---- session.c ---- */
+/* Starts a session on fd (SERVER_SINGLE client callback). */
+void smtpd_session_start(struct server *srv, const struct smtpd_config *cfg,
+			 int fd);
+/* Moves to state st, logging the transition at debug level. */
+void smtpd_enter_state(struct session *s, enum smtpd_state st);
+const char *smtpd_state_name(enum smtpd_state st);
+/* Drops the transaction (RSET, EHLO, end of DATA, STARTTLS). */
+void smtpd_transaction_reset(struct session *s);
+/* Counts a client error; past the soft limit the next command waits
+ * smtpd_error_sleep_time, at the hard limit the session ends with 421.
+ * Returns true when the session is ending. */
+bool smtpd_count_error(struct session *s);
+/* Schedules the end of the session after reply (a full line with code,
+ * status and text, no CRLF) is flushed. */
+void smtpd_close_after(struct session *s, const char *reply);
+/* Starts the TLS handshake once "220 Ready" is flushed (STARTTLS). */
+void smtpd_start_tls_after_reply(struct session *s);
+
+/* ---- reply.c ---- */
+/* Writes one reply line "CODE TEXT\r\n" (text: "5.5.1 Error: ..."). */
+void smtpd_reply(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The same, and counts it as a client error (4xx/5xx answers to bad
+ * commands). */
+void smtpd_reply_error(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- commands.c ---- */
+/* Handles one command line (without its CRLF). */
+void smtpd_command(struct session *s, const char *line, size_t len);
+
+/* ---- cmd_mail.c ---- */
+void smtpd_cmd_mail(struct session *s, const char *arg, size_t len);
+void smtpd_cmd_rcpt(struct session *s, const char *arg, size_t len);
+
+/* ---- cmd_data.c ---- */
+void smtpd_cmd_data(struct session *s, const char *arg, size_t len);
+void smtpd_cmd_bdat(struct session *s, const char *arg, size_t len);
+/* One DATA line (state SMTPD_DATA); too_long: the line was dropped. */
+void smtpd_data_input(struct session *s, const struct iobuf_line *line,
+		      bool too_long);
+/* Raw bytes of a BDAT chunk (state SMTPD_BDAT). */
+void smtpd_bdat_input(struct session *s, const void *data, size_t len);
+/* Placeholder for the qmgr wake-up: see cmd_data.c. */
+void smtpd_wake_qmgr(const struct smtpd_config *cfg, const char *queue_id);
+
+/* ---- policy.c ---- */
+/* Opens the tables the restrictions name (post_init). Returns 1 or -1. */
+int smtpd_policy_init(const struct smtpd_config *cfg, const char **error_r);
+/* Runs every restriction list for one recipient (smtpd_delay_reject:
+ * client, helo and sender restrictions are evaluated here too). Returns 1
+ * to accept, or 0 with the reply line (no CRLF) in reply_r. */
+int smtpd_policy_rcpt(struct session *s, const struct addr *rcpt,
+		      struct str *reply_r);
+/* True when domain is one of ours (mydestination). */
+bool smtpd_policy_local_domain(const struct smtpd_config *cfg,
+			       const char *domain);
+
+/* ---- received.c ---- */
+/* Appends the Received: header (folded, CRLF lines) for the message. */
+void smtpd_received_header(const struct session *s, const char *queue_id,
+			   struct str *out);
+
+#endif
