@@ -156,8 +156,7 @@ static void data_finish(struct session *s)
 	} else {
 		size = queue_writer_content_size(s->qw);
 		if (queue_writer_commit(&s->qw, id, &err) == 1) {
-			msg_info("from=<%s>, size=%llu, nrcpt=%zu (queue "
-				 "active)",
+			msg_info("from=<%s>, size=%llu, nrcpt=%zu (queued)",
 				 s->sender, (unsigned long long)size,
 				 s->rcpt_count);
 			smtpd_wake_qmgr(s->cfg, id);
