@@ -107,7 +107,7 @@ static const char master_cf_text[] =
     "qmgr              unix  n       -       n       300     1       qmgr\n"
     "smtp              unix  -       -       n       -       -       smtp\n"
     "local             unix  -       n       n       -       -       local\n"
-    "auth              unix  -       -       n       -       -       auth\n"
+    "auth              unix  -       -       n       -       1       auth\n"
     "127.0.0.1:%-7ld  inet  n       n       n       -       -       imapd\n"
     "127.0.0.1:%-7ld  inet  n       n       n       -       -       imapd\n"
     "  -o imapd_tls_wrappermode=yes\n"

@@ -18,5 +18,7 @@ int cmd_stop_main(int argc, char **argv);
 int cmd_reload_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_check_main(int argc, char **argv);
+/* The users table (cmd_user.c). */
+int cmd_user_main(int argc, char **argv);
 
 #endif

@@ -28,6 +28,8 @@ static const struct command commands[] = {
 	{"reload", cmd_reload_main, "reload"},
 	{"status", cmd_status_main, "status"},
 	{"check", cmd_check_main, "check"},
+	{"user", cmd_user_main,
+	 "user add [-q QUOTA] | passwd | del ADDRESS; user list"},
 };
 
 static int usage(void)

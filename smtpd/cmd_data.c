@@ -10,24 +10,32 @@
 
 #include "mem.h"
 #include "msg.h"
+#include "qmgr_trigger.h"
 #include "smtpd.h"
 
-/* Waking qmgr: qmgr does not exist yet. When it does, this sends it the
- * wake-up trigger (a byte on its public socket) so that the message is
- * scheduled at once. Until then it does nothing on purpose: the message
- * waits in incoming/, where qmgr's periodic scan will find it. */
+/* Wakes qmgr (a byte on public/qmgr, lib/qmgr_trigger.h) so that the
+ * message is scheduled at once. Never blocks; when qmgr cannot be reached
+ * the message waits in incoming/ for qmgr's periodic scan. */
 void smtpd_wake_qmgr(const struct smtpd_config *cfg, const char *queue_id)
 {
-	(void)cfg;
-	(void)queue_id;
+	const char *err;
+
+	if (qmgr_trigger(queue_dir_root(cfg->queue), QMGR_TRIGGER_WAKEUP,
+			 &err) < 0)
+		msg_debug("%s: wake qmgr: %s", queue_id, err);
 }
 
 static const char *data_protocol(const struct session *s)
 {
+	bool a = s->auth_user != NULL; /* RFC 3848: "A" for AUTH */
+
 	if (s->msg_flags & QUEUE_MSG_SMTPUTF8)
-		return s->tls_active ? "UTF8SMTPS" : "UTF8SMTP";
+		return s->tls_active ? (a ? "UTF8SMTPSA" : "UTF8SMTPS")
+				     : (a ? "UTF8SMTPA" : "UTF8SMTP");
 	if (!s->esmtp)
 		return "SMTP";
+	if (a)
+		return s->tls_active ? "ESMTPSA" : "ESMTPA";
 	return s->tls_active ? "ESMTPS" : "ESMTP";
 }
 
@@ -75,6 +83,11 @@ static int data_envelope(struct session *s, const char **error_r)
 				    error_r) < 0) ||
 	    queue_writer_set_field(qw, QUEUE_FIELD_PROTOCOL, data_protocol(s),
 				   error_r) < 0 ||
+	    (s->auth_user != NULL &&
+	     (queue_writer_set_field(qw, QUEUE_FIELD_SASL_METHOD,
+				     s->auth_method, error_r) < 0 ||
+	      queue_writer_set_field(qw, QUEUE_FIELD_SASL_USER, s->auth_user,
+				     error_r) < 0)) ||
 	    (s->envid != NULL &&
 	     queue_writer_set_field(qw, QUEUE_FIELD_ENVID, s->envid, error_r) <
 		 0) ||
@@ -103,7 +116,12 @@ static int data_begin(struct session *s)
 		return -1;
 	}
 	msg_set_queue_id(queue_writer_id(s->qw));
-	msg_info("client=%s[%s]", s->client_name, s->client_addr);
+	if (s->auth_user != NULL)
+		msg_info("client=%s[%s], sasl_method=%s, sasl_username=%s",
+			 s->client_name, s->client_addr, s->auth_method,
+			 s->auth_user);
+	else
+		msg_info("client=%s[%s]", s->client_name, s->client_addr);
 	if (data_envelope(s, &err) < 0) {
 		msg_warn("queue file envelope: %s", err);
 		queue_writer_abort(&s->qw);

@@ -24,6 +24,22 @@ static void reply_addr_error(struct session *s, enum addr_error err,
 			  addr_error_text(err, kind));
 }
 
+/* RFC 4954 5: a server offering AUTH takes MAIL ... AUTH=<mailbox>. We
+ * do not trust another MTA's claim: it is checked as xtext and ignored. */
+static bool mail_param_auth(struct session *s, const char *v)
+{
+	struct str tmp;
+	const char *err;
+	int r;
+
+	str_init(&tmp, 64);
+	r = addr_xtext_decode(v, strlen(v), &tmp, &err);
+	str_deinit(&tmp);
+	if (r < 0)
+		smtpd_reply_error(s, "501 5.5.4 Bad AUTH parameter syntax");
+	return r >= 0;
+}
+
 /* One MAIL parameter; returns false after replying to a bad one. */
 static bool mail_param(struct session *s, const struct addr_param *p)
 {
@@ -68,11 +84,33 @@ static bool mail_param(struct session *s, const struct addr_param *p)
 			return false;
 		}
 		s->envid = mem_strdup(v);
+	} else if (strcmp(k, "AUTH") == 0 && v != NULL &&
+		   smtpd_auth_offered(s)) {
+		return mail_param_auth(s, v);
 	} else {
 		smtpd_reply_error(s, "555 5.5.4 Unsupported option: %s", k);
 		return false;
 	}
 	return true;
+}
+
+/* An authenticated client sends only as its own addresses. */
+static bool sender_owned(struct session *s, const char *sender)
+{
+	struct str reply;
+	bool ok;
+
+	str_init(&reply, 128);
+	ok = smtpd_auth_sender_owned(s, sender, &reply) > 0;
+	if (!ok) {
+		msg_info("NOQUEUE: reject: MAIL from %s[%s]: %s; from=<%s> "
+			 "sasl_username=%s",
+			 s->client_name, s->client_addr, reply.data, sender,
+			 s->auth_user);
+		smtpd_reply_error(s, "%s", reply.data);
+	}
+	str_deinit(&reply);
+	return ok;
 }
 
 void smtpd_cmd_mail(struct session *s, const char *arg, size_t len)
@@ -83,6 +121,10 @@ void smtpd_cmd_mail(struct session *s, const char *arg, size_t len)
 	if (s->cfg->tls_required && !s->tls_active) {
 		smtpd_reply_error(s, "530 5.7.0 Must issue a STARTTLS command "
 				     "first");
+		return;
+	}
+	if (s->cfg->auth_required && s->auth_user == NULL) {
+		smtpd_reply_error(s, "530 5.7.0 Authentication required");
 		return;
 	}
 	if (s->helo_name == NULL && (s->cfg->helo_required || s->tls_active)) {
@@ -112,6 +154,8 @@ void smtpd_cmd_mail(struct session *s, const char *arg, size_t len)
 		if (!mail_param(s, &p.params[i]))
 			goto fail;
 	}
+	if (!sender_owned(s, p.addr.canon.data))
+		goto fail;
 	s->sender = mem_strdup(p.addr.canon.data);
 	addr_path_deinit(&p);
 	smtpd_enter_state(s, SMTPD_MAIL);

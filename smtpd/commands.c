@@ -1,7 +1,7 @@
 /* commands.c: the SMTP command table (which command each state allows)
  * and the commands that do not touch the transaction: HELO, EHLO, RSET,
  * NOOP, QUIT, VRFY, HELP, STARTTLS. MAIL and RCPT are in cmd_mail.c, DATA
- * and BDAT in cmd_data.c. */
+ * and BDAT in cmd_data.c, AUTH in cmd_auth.c. */
 #include "config.h"
 
 #include <string.h>
@@ -41,6 +41,8 @@ static const struct cmd_def commands[] = {
     {"VRFY", ST_ANY, cmd_vrfy, true},
     {"HELP", ST_ANY, cmd_help, true},
     {"STARTTLS", ST(INIT) | ST(IDLE), cmd_starttls, false},
+    /* Any state: cmd_auth.c gives the specific refusals. */
+    {"AUTH", ST_ANY, smtpd_cmd_auth, false},
 };
 
 static const char *bad_sequence_text(const struct session *s,
@@ -134,6 +136,8 @@ static void cmd_ehlo(struct session *s, const char *arg, size_t len)
 		smtpd_reply(s, "250-SIZE");
 	if (cfg->tls != NULL && !s->tls_active)
 		smtpd_reply(s, "250-STARTTLS");
+	if (smtpd_auth_offered(s))
+		smtpd_reply(s, "250-AUTH PLAIN LOGIN");
 	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtpd_reply(s, "250-8BITMIME");
 	smtpd_reply(s, "250-DSN");
@@ -186,8 +190,9 @@ static void cmd_help(struct session *s, const char *arg, size_t len)
 	(void)len;
 	smtpd_reply(s,
 		    "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
-		    "RSET NOOP QUIT VRFY HELP%s",
-		    s->cfg->tls != NULL ? " STARTTLS" : "");
+		    "RSET NOOP QUIT VRFY HELP%s%s",
+		    s->cfg->tls != NULL ? " STARTTLS" : "",
+		    s->cfg->sasl_enabled ? " AUTH" : "");
 }
 
 static void cmd_starttls(struct session *s, const char *arg, size_t len)

@@ -78,6 +78,8 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	if (queue_dir_open(conf_get(conf, "queue_directory"), &config.queue,
 			   error_r) < 0)
 		return -1;
+	if (smtpd_auth_init(&config, error_r) < 0)
+		return -1;
 	return smtpd_policy_init(&config, error_r);
 }
 
@@ -91,6 +93,7 @@ static void smtpd_pre_exit(struct server *srv)
 	(void)srv;
 	queue_dir_close(&config.queue);
 	cidr_list_free(&config.mynetworks);
+	smtpd_auth_deinit(&config);
 	tls_ctx_free(&config.tls);
 }
 

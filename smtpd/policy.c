@@ -2,7 +2,9 @@
  * Postfix's smtpd_delay_reject=yes): smtpd_client_restrictions,
  * smtpd_helo_restrictions, smtpd_sender_restrictions,
  * smtpd_relay_restrictions, smtpd_recipient_restrictions, then the
- * implicit reject_unlisted_recipient (smtpd_reject_unlisted_recipient).
+ * implicit reject_unlisted_recipient (smtpd_reject_unlisted_recipient);
+ * users are known through the auth daemon (cmd_auth.c), aliases and
+ * virtual aliases through their tables.
  * A REJECT/DEFER in any list ends the check; PERMIT ends only its own list.
  * Unknown restrictions and broken tables give 4xx, never "permit": the
  * server is never an open relay because of a configuration mistake.
@@ -322,7 +324,9 @@ static enum verdict check_unlisted(struct policy_ctx *c)
 	if (!smtpd_policy_local_domain(c->s->cfg, a->domain.data) ||
 	    strcasecmp(a->local.data, "postmaster") == 0)
 		return V_DUNNO;
-	r = rcpt_known_in(conf_get(conf, "users_table"), a, false, delim);
+	/* The users table holds password hashes: only the auth daemon
+	 * reads it (postern-auth(8)). */
+	r = smtpd_auth_rcpt_exists(c->s->cfg, a, delim);
 	for (size_t i = 0; r == 0 && aliases[i] != NULL; i++)
 		r = rcpt_known_in(aliases[i], a, true, delim);
 	for (size_t i = 0; r == 0 && virt[i] != NULL; i++)
@@ -354,7 +358,7 @@ static enum verdict eval_item(struct policy_ctx *c, const char *name,
 			   ? V_PERMIT
 			   : V_DUNNO;
 	if (strcmp(name, "permit_sasl_authenticated") == 0)
-		return V_DUNNO; /* no AUTH yet: nobody is authenticated */
+		return c->s->auth_user != NULL ? V_PERMIT : V_DUNNO;
 	if (strcmp(name, "permit_auth_destination") == 0)
 		return auth_destination(cfg, c->rcpt) ? V_PERMIT : V_DUNNO;
 	if (strcmp(name, "reject_unauth_destination") == 0 ||

@@ -44,13 +44,17 @@ void smtpd_received_header(const struct session *s, const char *queue_id,
 		   v6 ? "IPv6:" : "", s->client_addr);
 	if (s->tls_active)
 		str_printf(out, "\t(using %s)\r\n", tls_conn_summary(s->tls));
+	if (s->auth_user != NULL)
+		str_printf(out, "\t(Authenticated sender: %s)\r\n",
+			   s->auth_user);
+	/* RFC 3848: an "A" suffix says the client authenticated. */
 	str_printf(
-	    out, "\tby %s (%s) with %s%s id %s", s->cfg->myhostname, mail_name,
-	    (s->msg_flags & QUEUE_MSG_SMTPUTF8) ? "UTF8" : "",
+	    out, "\tby %s (%s) with %s%s%s id %s", s->cfg->myhostname,
+	    mail_name, (s->msg_flags & QUEUE_MSG_SMTPUTF8) ? "UTF8" : "",
 	    (s->msg_flags & QUEUE_MSG_SMTPUTF8)
 		? (s->tls_active ? "SMTPS" : "SMTP")
 		: (!s->esmtp ? "SMTP" : (s->tls_active ? "ESMTPS" : "ESMTP")),
-	    queue_id);
+	    s->auth_user != NULL && s->esmtp ? "A" : "", queue_id);
 	if (s->rcpt_count == 1)
 		str_printf(out, "\r\n\tfor <%s>", s->rcpts[0].address);
 	str_append_cstr(out, "; ");

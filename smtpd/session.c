@@ -28,6 +28,7 @@ static const char *const state_names[SMTPD_STATE_COUNT] = {
     [SMTPD_TLS_REPLY] = "TLS_REPLY",
     [SMTPD_TLS_HANDSHAKE] = "TLS_HANDSHAKE",
     [SMTPD_CLOSING] = "CLOSING",
+    [SMTPD_AUTH] = "AUTH",
 };
 
 static void session_run(struct session *s);
@@ -84,6 +85,7 @@ static void session_end(struct session *s)
 
 	event_defer_cancel(server_loop(srv), session_deferred, s);
 	smtpd_transaction_reset(s);
+	smtpd_auth_reset(s);
 	msg_info("disconnect from %s[%s]", s->client_name, s->client_addr);
 	event_io_remove(&s->io);
 	event_timer_remove(&s->timer);
@@ -174,6 +176,10 @@ static void session_timeout(struct event_timer *timer, void *ctx)
 /* One complete input line outside DATA. */
 static void session_line(struct session *s, const struct iobuf_line *line)
 {
+	if (s->state == SMTPD_AUTH) {
+		smtpd_auth_input(s, line->data, line->len, false);
+		return;
+	}
 	if (line->len > s->cfg->cmd_max) {
 		smtpd_reply_error(s, "500 5.5.2 Error: line too long");
 		return;
@@ -217,6 +223,8 @@ static enum iobuf_status session_read_one(struct session *s)
 		return st;
 	if (s->state == SMTPD_DATA)
 		smtpd_data_input(s, &line, st == IOBUF_TOO_LONG);
+	else if (st == IOBUF_TOO_LONG && s->state == SMTPD_AUTH)
+		smtpd_auth_input(s, NULL, 0, true);
 	else if (st == IOBUF_TOO_LONG)
 		smtpd_reply_error(s, "500 5.5.2 Error: line too long");
 	else
@@ -326,6 +334,7 @@ static void session_handshake(struct session *s)
 		 s->client_addr, tls_conn_summary(s->tls));
 	mem_free(s->helo_name);
 	s->esmtp = false;
+	smtpd_auth_reset(s);
 	smtpd_enter_state(s, SMTPD_INIT);
 	if (s->cfg->tls_wrapper)
 		session_greet(s);

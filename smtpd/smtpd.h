@@ -3,7 +3,8 @@
  * owns the connection, its state and its I/O; commands.c holds the command
  * table and the simple commands; cmd_mail.c MAIL and RCPT; cmd_data.c DATA
  * and BDAT up to the queue; data.c the smuggling-safe content framing;
- * policy.c the restriction lists; received.c the Received: header.
+ * policy.c the restriction lists; received.c the Received: header;
+ * cmd_auth.c AUTH (SASL PLAIN and LOGIN, checked by the auth daemon).
  * See postern-smtpd(8). */
 #ifndef POSTERN_SMTPD_H
 #define POSTERN_SMTPD_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "auth_client.h"
 #include "cidr.h"
 #include "conf.h"
 #include "data.h"
@@ -49,6 +51,7 @@ enum smtpd_state {
 	SMTPD_TLS_REPLY,     /* "220 Ready to start TLS" being flushed */
 	SMTPD_TLS_HANDSHAKE, /* TLS handshake in progress */
 	SMTPD_CLOSING,	     /* last reply being flushed, then close */
+	SMTPD_AUTH,	     /* reading a SASL response line (after 334) */
 	SMTPD_STATE_COUNT
 };
 
@@ -71,6 +74,11 @@ struct smtpd_config {
 	struct tls_ctx *tls; /* NULL: no STARTTLS offered */
 	struct cidr_list *mynetworks;
 	struct queue_dir *queue;
+	/* AUTH (cmd_auth.c). */
+	bool sasl_enabled;	  /* smtpd_sasl_auth_enable */
+	bool tls_auth_only;	  /* smtpd_tls_auth_only */
+	bool auth_required;	  /* nothing is accepted without AUTH */
+	struct auth_client *auth; /* the auth daemon (AUTH, recipients) */
 };
 
 /* One recipient of the transaction, as accepted. */
@@ -120,6 +128,11 @@ struct session {
 	bool bdat_failed; /* a chunk failed: refuse the rest of them */
 	char *bdat_error; /* the reply repeated for each later chunk */
 	bool write_failed;
+
+	/* AUTH. */
+	char *auth_user;	 /* canonical authenticated user, or NULL */
+	const char *auth_method; /* "PLAIN"/"LOGIN": exchanging or done */
+	char *sasl_login_user; /* LOGIN: the user name, awaiting the password */
 };
 
 /* ---- session.c ---- */
@@ -180,6 +193,30 @@ int smtpd_policy_rcpt(struct session *s, const struct addr *rcpt,
 /* True when domain is one of ours (mydestination). */
 bool smtpd_policy_local_domain(const struct smtpd_config *cfg,
 			       const char *domain);
+
+/* ---- cmd_auth.c ---- */
+/* Reads the AUTH settings and makes the auth client (post_init). */
+int smtpd_auth_init(struct smtpd_config *cfg, const char **error_r);
+void smtpd_auth_deinit(struct smtpd_config *cfg);
+/* True when EHLO should advertise AUTH now. */
+bool smtpd_auth_offered(const struct session *s);
+void smtpd_cmd_auth(struct session *s, const char *arg, size_t len);
+/* One SASL response line (state SMTPD_AUTH); too_long: it was longer
+ * than the line limit and has been dropped. */
+void smtpd_auth_input(struct session *s, const char *line, size_t len,
+		      bool too_long);
+/* Forgets the authentication (session end, STARTTLS). */
+void smtpd_auth_reset(struct session *s);
+/* Is a recipient one of the users? Asks the auth daemon (the users
+ * table holds password hashes, which smtpd never reads): the address,
+ * then without its recipient_delimiter extension. 1 yes, 0 no, -1
+ * temporary failure. */
+int smtpd_auth_rcpt_exists(const struct smtpd_config *cfg, const struct addr *a,
+			   const char *delim);
+/* MAIL FROM check for an authenticated client: 1 when the user may use
+ * sender, else 0 with the reply line in reply_r. */
+int smtpd_auth_sender_owned(struct session *s, const char *sender,
+			    struct str *reply_r);
 
 /* ---- received.c ---- */
 /* Appends the Received: header (folded, CRLF lines) for the message. */

@@ -1,5 +1,5 @@
 """t/smtpd_test.py: helpers for the smtpd tests (t/smtpd-*.t) on top of
-postern_test.py: a throwaway instance with the built smtpd (and extra smtpd
+postern_test.py: a throwaway instance with the built smtpd and auth (and extra smtpd
 services with -o overrides on their own ports), a raw SMTP client that
 connects from an untrusted source address (127.0.0.2) unless told
 otherwise, and reading committed queue files back with t/svc/qread (the
@@ -14,6 +14,7 @@ import time
 import postern_test as pt
 
 SMTPD = os.path.join(pt.TOP_BUILDDIR, "smtpd", "smtpd")
+AUTH = os.path.join(pt.TOP_BUILDDIR, "auth", "auth")
 QREAD = os.path.join(pt.TOP_BUILDDIR, "t", "svc", "qread")
 UNTRUSTED = "127.0.0.2"
 TRUSTED = "127.0.0.1"
@@ -26,6 +27,8 @@ class SmtpInstance(pt.Instance):
     def __init__(self, parent, name="inst", main=None, extra=None):
         super().__init__(parent, name)
         os.symlink(SMTPD, os.path.join(self.libexec, "smtpd"))
+        # smtpd asks the auth daemon which users exist (postern-auth(8)).
+        os.symlink(AUTH, os.path.join(self.libexec, "auth"))
         self.set("smtpd_error_sleep_time", "0")
         for k, v in (main or {}).items():
             self.set(k, v)
