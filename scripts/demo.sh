@@ -28,9 +28,33 @@ fi
 [ -d "$inst" ] && "$postern" -c "$inst" stop >/dev/null 2>&1 || true
 rm -rf "$inst"
 "$postern" init "$inst"
+echo demo | "$postern" -c "$inst" user add demo@localhost
 "$postern" -c "$inst" start
 "$postern" -c "$inst" status
+
+# Send a message over SMTP the way any client does, and show where it landed.
+python3 - <<'PY'
+import smtplib
+with smtplib.SMTP("127.0.0.1", 10025, timeout=10) as s:
+    s.sendmail("someone@example.org", ["demo@localhost"],
+               "From: someone@example.org\r\nTo: demo@localhost\r\n"
+               "Subject: hello from the Postern demo\r\n\r\nIt works.\r\n")
+PY
+maildir="$inst/mail/localhost/demo/new"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	[ -n "$(ls "$maildir" 2>/dev/null)" ] && break
+	sleep 0.5
+done
 echo
-echo "The instance runs in $inst (stop it with: $postern -c $inst stop)."
-echo "Services whose daemons are not part of this release yet show as missing."
-echo "'scripts/check.sh' runs every test."
+echo "Delivered into $maildir:"
+ls "$maildir"
+cat <<EOT
+
+The instance runs in $inst; the demo user is demo@localhost, password "demo".
+Send mail:   swaks --server 127.0.0.1:10025 --to demo@localhost
+             (or any SMTP client; submission with AUTH on 10587 and 10465)
+Read mail:   the Maildir $inst/mail/localhost/demo/
+             (IMAP on 10143 comes with imapd, not part of this release yet)
+Stop it:     $postern -c $inst stop
+Every test:  scripts/check.sh
+EOT
