@@ -23,6 +23,7 @@
 #include "content.h"
 #include "mem.h"
 #include "msg.h"
+#include "mail_date.h"
 #include "pickup.h"
 #include "queue_file.h"
 #include "queue_writer.h"
@@ -136,25 +137,6 @@ static int read_head(struct pickup_job *job)
 	return 1;
 }
 
-static void rfc5322_date(time_t t, struct str *out)
-{
-	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
-					   "Thu", "Fri", "Sat"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-					     "May", "Jun", "Jul", "Aug",
-					     "Sep", "Oct", "Nov", "Dec"};
-	struct tm tm;
-	long off;
-
-	localtime_r(&t, &tm);
-	off = tm.tm_gmtoff / 60;
-	str_printf(out, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
-		   days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		   off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
-		   (off < 0 ? -off : off) % 60);
-}
-
 /* "Full Name" <sender>, the display name quoted. */
 static void from_header(const char *full_name, const char *sender,
 			struct str *out)
@@ -185,7 +167,7 @@ static void added_headers(struct pickup_job *job, const char *new_id,
 	str_printf(out, "Received: by %s (%s, from userid %lu)\r\n\tid %s; ",
 		   cfg->myhostname, cfg->mail_name, (unsigned long)job->uid,
 		   new_id);
-	rfc5322_date(now, out);
+	mail_date(now, out);
 	str_append_cstr(out, "\r\n");
 	if (!job->hdr.has_message_id) {
 		gmtime_r(&now, &tm);
@@ -195,7 +177,7 @@ static void added_headers(struct pickup_job *job, const char *new_id,
 	}
 	if (!job->hdr.has_date) {
 		str_append_cstr(out, "Date: ");
-		rfc5322_date(now, out);
+		mail_date(now, out);
 		str_append_cstr(out, "\r\n");
 	}
 	if (!job->hdr.has_from && job->env->sender[0] != '\0')

@@ -17,19 +17,10 @@
 #include "msg.h"
 #include "qmgr.h"
 #include "qmgr_trigger.h"
+#include "mail_date.h"
 #include "queue_writer.h"
 
 #define BOUNCE_LOG_MAX (4 * 1024 * 1024)
-
-static void rfc_date(time_t t, struct str *out)
-{
-	char buf[64];
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	str_append_cstr(out, buf);
-}
 
 /* "name=" value of the line starting at p, into out. */
 static void log_field(const char *block, const char *name, struct str *out)
@@ -116,7 +107,7 @@ static void bounce_compose(struct qmgr *q, struct queue_file *qf,
 		   "To: <%s>\r\nSubject: Undelivered Mail Returned to "
 		   "Sender\r\nDate: ",
 		   host, env->sender);
-	rfc_date(time(NULL), m);
+	mail_date(time(NULL), m);
 	str_printf(m,
 		   "\r\nMessage-ID: <%s.bounce@%s>\r\nAuto-Submitted: "
 		   "auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: "
@@ -135,7 +126,7 @@ static void bounce_compose(struct qmgr *q, struct queue_file *qf,
 		   "Reporting-MTA: dns; %s\r\nX-Postern-Queue-ID: %s\r\n"
 		   "Arrival-Date: ",
 		   env->id, host, host, env->id);
-	rfc_date((time_t)(env->arrival_usec / 1000000u), m);
+	mail_date((time_t)(env->arrival_usec / 1000000u), m);
 	str_printf(m,
 		   "\r\n%s\r\n--%s/%s\r\nContent-Description: "
 		   "Undelivered Message Headers\r\nContent-Type: "

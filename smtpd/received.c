@@ -11,27 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mail_date.h"
 #include "smtpd.h"
-
-static void received_date(struct str *out)
-{
-	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
-					   "Thu", "Fri", "Sat"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-					     "May", "Jun", "Jul", "Aug",
-					     "Sep", "Oct", "Nov", "Dec"};
-	time_t now = time(NULL);
-	struct tm tm;
-	long off;
-
-	localtime_r(&now, &tm);
-	off = tm.tm_gmtoff / 60;
-	str_printf(out, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
-		   days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-		   tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		   off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
-		   (off < 0 ? -off : off) % 60);
-}
 
 void smtpd_received_header(const struct session *s, const char *queue_id,
 			   struct str *out)
@@ -58,6 +39,6 @@ void smtpd_received_header(const struct session *s, const char *queue_id,
 	if (s->rcpt_count == 1)
 		str_printf(out, "\r\n\tfor <%s>", s->rcpts[0].address);
 	str_append_cstr(out, "; ");
-	received_date(out);
+	mail_date(time(NULL), out);
 	str_append_cstr(out, "\r\n");
 }
