@@ -4,8 +4,10 @@
  * $myorigin; recipients from the command line and, with -t, the To:, Cc:
  * and Bcc: headers) and hands envelope and message to postdrop, which
  * writes maildrop/ (sendmail_stream.h has the stream); as mailq or with -bp
- * it lists the queue (sendmail_mailq.c). Exit codes are
- * sysexits(3). See sendmail(1). */
+ * it lists the queue (sendmail_mailq.c); -bs speaks SMTP on standard
+ * input and output (sendmail_smtp.c); as newaliases or with -bi it builds
+ * the alias database (sendmail_aliases.c). Exit codes are sysexits(3).
+ * See sendmail(1). */
 #include "config.h"
 
 #include <errno.h>
@@ -52,24 +54,6 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-/* The modes other than submission. */
-static int run_other_mode(enum sm_mode mode)
-{
-	switch (mode) {
-	case SM_NEWALIASES:
-		return fail(DROP_EX_UNAVAILABLE,
-			    "newaliases (-bi): building the alias database "
-			    "is not supported yet in this version of Postern "
-			    "(texthash: alias tables need no build step)");
-	case SM_SMTP:
-		return fail(DROP_EX_USAGE,
-			    "-bs: SMTP on standard input is not supported; "
-			    "pipe the message to sendmail instead");
-	default:
-		return fail(DROP_EX_SOFTWARE, "unknown mode");
-	}
-}
-
 /* The envelope from the options and the command line. */
 static int make_envelope(const struct sm_opts *o, struct conf *c,
 			 struct drop_envelope *env)
@@ -110,10 +94,7 @@ static int make_envelope(const struct sm_opts *o, struct conf *c,
 	return 0;
 }
 
-/* Starts $command_directory/postdrop with its stdin on a pipe. Returns the
- * pipe's write end, or -1. */
-static int start_postdrop(struct conf *c, const char *dir, bool flush,
-			  pid_t *pid_r)
+int sm_postdrop_start(struct conf *c, const char *dir, bool flush, pid_t *pid_r)
 {
 	struct str path;
 	int fds[2];
@@ -121,8 +102,10 @@ static int start_postdrop(struct conf *c, const char *dir, bool flush,
 
 	str_init(&path, 0);
 	str_printf(&path, "%s/postdrop", conf_get(c, "command_directory"));
-	if (pipe(fds) < 0)
+	if (pipe(fds) < 0) {
+		str_deinit(&path);
 		return -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
@@ -148,8 +131,7 @@ static int start_postdrop(struct conf *c, const char *dir, bool flush,
 	return fds[1];
 }
 
-/* postdrop's exit code becomes ours. */
-static int wait_postdrop(pid_t pid)
+int sm_postdrop_wait(pid_t pid)
 {
 	int status;
 
@@ -207,7 +189,7 @@ static int submit(const struct sm_opts *o, struct conf *c, const char *dir)
 		ret = fail(DROP_EX_DATAERR, "%s", err);
 		goto out;
 	}
-	fd = start_postdrop(c, dir, false, &pid);
+	fd = sm_postdrop_start(c, dir, false, &pid);
 	if (fd < 0) {
 		ret = fail(DROP_EX_OSERR, "cannot start postdrop: %s",
 			   strerror(errno));
@@ -217,7 +199,7 @@ static int submit(const struct sm_opts *o, struct conf *c, const char *dir)
 	if (sm_send(&in, &env, &out, fd, &err) < 0)
 		msg_debug("%s", err);
 	close(fd);
-	ret = wait_postdrop(pid);
+	ret = sm_postdrop_wait(pid);
 out:
 	str_deinit(&out);
 	sm_input_deinit(&in);
@@ -229,13 +211,13 @@ out:
 static int flush(struct conf *c, const char *dir)
 {
 	pid_t pid;
-	int fd = start_postdrop(c, dir, true, &pid);
+	int fd = sm_postdrop_start(c, dir, true, &pid);
 
 	if (fd < 0)
 		return fail(DROP_EX_OSERR, "cannot start postdrop: %s",
 			    strerror(errno));
 	close(fd);
-	return wait_postdrop(pid);
+	return sm_postdrop_wait(pid);
 }
 
 int main(int argc, char **argv)
@@ -252,20 +234,18 @@ int main(int argc, char **argv)
 		mem_free(o.rcpts);
 		return usage(err);
 	}
-	if (o.mode == SM_NEWALIASES || o.mode == SM_SMTP) {
-		ret = run_other_mode(o.mode);
+	dir = conf_dir(o.config);
+	c = conf_load_dir(dir, &err);
+	if (c == NULL) {
+		ret = fail(DROP_EX_UNAVAILABLE, "mail system not available: %s",
+			   err);
 	} else {
-		dir = conf_dir(o.config);
-		c = conf_load_dir(dir, &err);
-		if (c == NULL) {
-			ret = fail(DROP_EX_UNAVAILABLE,
-				   "mail system not available: %s", err);
-		} else {
-			ret = o.mode == SM_MAILQ   ? sm_mailq(c)
-			      : o.mode == SM_FLUSH ? flush(c, dir)
-						   : submit(&o, c, dir);
-			conf_free(&c);
-		}
+		ret = o.mode == SM_MAILQ	? sm_mailq(c)
+		      : o.mode == SM_FLUSH	? flush(c, dir)
+		      : o.mode == SM_NEWALIASES ? sm_newaliases(c, dir)
+		      : o.mode == SM_SMTP	? sm_smtp(c, dir)
+						: submit(&o, c, dir);
+		conf_free(&c);
 	}
 	mem_free(o.rcpts);
 	return ret;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "sendmail_stream.h"
 #include "str.h"
@@ -42,6 +43,26 @@ int sm_parse_notify(const char *s, unsigned *notify_r);
 /* mailq: prints the queue (sendmail_mailq.c). Returns the exit code. */
 struct conf;
 int sm_mailq(struct conf *c);
+
+/* -bs: an SMTP session on standard input and output; each message goes
+ * through postdrop (sendmail_smtp.c). Returns the exit code (0 once the
+ * client quit or its input ended). */
+int sm_smtp(struct conf *c, const char *dir);
+
+/* newaliases, -bi, -I: builds each file-based table (hash:, btree:,
+ * lmdb:, or a bare path: $default_database_type) of alias_database with
+ * `$command_directory/postern -c dir map` (sendmail_aliases.c). Returns
+ * the exit code. */
+int sm_newaliases(struct conf *c, const char *dir);
+
+/* Starts $command_directory/postdrop -c dir (with -q when flush) with its
+ * standard input on a pipe. Returns the pipe's write end with *pid_r, or
+ * -1 (errno). */
+int sm_postdrop_start(struct conf *c, const char *dir, bool flush,
+		      pid_t *pid_r);
+/* Waits for postdrop; its exit code becomes ours (a signal is
+ * DROP_EX_SOFTWARE, reported on stderr). */
+int sm_postdrop_wait(pid_t pid);
 
 /* Standard input, read in pieces of at most SM_LINE_MAX bytes. */
 #define SM_LINE_MAX 65536

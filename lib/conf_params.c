@@ -120,6 +120,13 @@ static const struct conf_param builtin_params[] = {
 	P_INT("smtpd_junk_command_limit", "100", 1, MAXI),
 	P_INT("smtpd_client_connection_count_limit", "50", 0, MAXI),
 	P_BOOL("smtpd_helo_required", "no"),
+	P_LIST("smtpd_client_event_limit_exceptions", "$mynetworks"),
+	P_BOOL("smtpd_forbid_bare_newline", "yes"),
+	P_LIST("smtpd_forbid_bare_newline_exclusions", "$mynetworks"),
+	P_BOOL("disable_vrfy_command", "no"),
+	/* Which local-domain recipients exist: the users table (asked of
+	 * the auth daemon) and the alias tables; empty accepts any. */
+	P_LIST("local_recipient_maps", "$users_table $alias_maps"),
 	P_LIST("smtpd_client_restrictions", ""),
 	P_LIST("smtpd_helo_restrictions", ""),
 	P_LIST("smtpd_sender_restrictions", ""),

@@ -10,7 +10,10 @@
  *                   tells the master it is busy, so that the master starts
  *                   another process for the next client.
  *   SERVER_MULTI    many clients per process on one event loop
- *                   (imapd/qmgr-like): busy while it has any client.
+ *                   (imapd/qmgr-like): busy while it has any client, or,
+ *                   with ops->multi_capacity, only once it serves that
+ *                   many (it keeps accepting until then), so that one
+ *                   process holds many idle sessions.
  *   SERVER_TRIGGER  no sessions: each connection (or fifo write) carries a
  *                   few bytes, e.g. the master's wakeup byte; ops->trigger
  *                   gets them once the writer closed.
@@ -62,6 +65,9 @@ struct server;
 struct server_ops {
 	enum server_kind kind;
 	unsigned int flags;
+	/* MULTI: clients one process takes before it counts as busy (0: the
+	 * first client makes it busy). */
+	unsigned int multi_capacity;
 	/* Optional; return 1, or -1 with *error_r for a fatal error. */
 	int (*pre_init)(struct server *srv, const char **error_r);
 	int (*post_init)(struct server *srv, const char **error_r);

@@ -78,6 +78,14 @@ static void close_listeners(struct server *srv)
 	}
 }
 
+/* Clients below which the process tells the master it is available. */
+static unsigned int server_capacity(const struct server *srv)
+{
+	if (srv->ops->kind == SERVER_MULTI && srv->ops->multi_capacity > 0)
+		return srv->ops->multi_capacity;
+	return 1;
+}
+
 void server_update(struct server *srv)
 {
 	bool resident = (srv->ops->flags & SERVER_RESIDENT) != 0;
@@ -91,9 +99,11 @@ void server_update(struct server *srv)
 			event_loop_stop(srv->loop);
 		return;
 	}
-	set_accepting(srv,
-		      srv->ops->kind != SERVER_SINGLE || srv->clients == 0);
-	report(srv, srv->clients == 0);
+	set_accepting(srv, srv->ops->kind == SERVER_SINGLE
+			       ? srv->clients == 0
+			       : srv->ops->multi_capacity == 0 ||
+				     srv->clients < srv->ops->multi_capacity);
+	report(srv, srv->clients < server_capacity(srv));
 	if (srv->master_gone) {
 		server_update(srv);
 		return;

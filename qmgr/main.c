@@ -127,10 +127,13 @@ static int qmgr_post_init(struct server *srv, const char **error_r)
 	q->lifetime = conf_get_time(conf, "maximal_queue_lifetime");
 	q->bounce_lifetime = conf_get_time(conf, "bounce_queue_lifetime");
 	q->timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
+	q->relayhost = conf_get(conf, "relayhost");
 	str_init(&path, 64);
-	str_printf(&path, "%s/private/local", qdir);
-	q->local_socket = str_steal(&path);
-	if (queue_dir_open(qdir, &q->qd, error_r) < 0 ||
+	str_printf(&path, "%s/private", qdir);
+	q->private_dir = str_steal(&path);
+	if (qmgr_transport_maps_open(q, conf_get_list(conf, "transport_maps"),
+				     error_r) < 0 ||
+	    queue_dir_open(qdir, &q->qd, error_r) < 0 ||
 	    queue_recover(q->qd, &st, error_r) < 0 ||
 	    local_tables_open(conf, true, &q->tables, error_r) < 0)
 		return -1;
@@ -156,7 +159,8 @@ static void qmgr_pre_exit(struct server *srv)
 	event_timer_remove(&q->deferred_timer);
 	local_tables_free(&q->tables);
 	queue_dir_close(&q->qd);
-	mem_free(q->local_socket);
+	qmgr_transport_maps_close(q);
+	mem_free(q->private_dir);
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* message.c: one delivery attempt of one active message: route each
- * pending recipient, deliver the local ones, record every result on disk
+ * pending recipient (route.c), group them per agent and next hop, deliver
+ * each group (deliver.c), record every result on disk
  * (done-mark, FAILED mark with bounce/ID, or defer/ID), then remove the
  * message or move it to deferred/. */
 #include "config.h"
@@ -65,41 +66,118 @@ static void record(struct qmgr *q, struct queue_file *qf,
 		 secs, res->dsn, status_word(res->status), res->text);
 }
 
-static void route_and_deliver(struct qmgr *q, struct queue_file *qf, bool retry)
+/* Recipients of one message that go to the same agent and next hop. */
+struct group {
+	struct qmgr_route route;
+	char *transport, *nexthop;
+	size_t *idx;
+	size_t n;
+};
+
+static struct group *group_find(struct group *groups, size_t *ng, size_t max,
+				const char *transport, const char *nexthop)
 {
-	const struct queue_envelope *env = queue_file_envelope(qf);
-	size_t *local = mem_calloc(env->rcpt_count + 1, sizeof(size_t));
-	struct qmgr_result *res;
-	size_t nlocal = 0;
+	struct group *g;
 
-	for (size_t i = 0; i < env->rcpt_count; i++) {
-		struct qmgr_result r = {.index = i,
-					.status = QMGR_DEFERRED,
-					.relay = "none",
-					.text = "relay not available yet"};
-
-		if (env->rcpts[i].status != QUEUE_RCPT_PENDING)
-			continue;
-		if (local_domain_match(q->tables, env->rcpts[i].address)) {
-			local[nlocal++] = i;
-			continue;
-		}
-		memcpy(r.dsn, "4.3.0", 6);
-		record(q, qf, &r);
+	for (size_t i = 0; i < *ng; i++) {
+		g = &groups[i];
+		if (strcmp(g->route.transport, transport) == 0 &&
+		    (nexthop == NULL ? g->nexthop == NULL
+				     : g->nexthop != NULL &&
+					   strcmp(g->nexthop, nexthop) == 0))
+			return g;
 	}
-	res = mem_calloc(nlocal + 1, sizeof(*res));
-	for (size_t done = 0; done < nlocal;) {
-		size_t n = nlocal - done;
+	g = &groups[(*ng)++];
+	g->transport = mem_strdup(transport);
+	g->nexthop = nexthop != NULL ? mem_strdup(nexthop) : NULL;
+	g->route.transport = g->transport;
+	g->route.nexthop = g->nexthop;
+	g->idx = mem_calloc(max, sizeof(size_t));
+	return g;
+}
+
+/* A result decided by routing itself (error:, discard:, a failed
+ * table). "error:5.1.1 text" sets the DSN code (4.x.x defers). */
+static void route_result(struct qmgr *q, struct queue_file *qf, size_t i,
+			 const struct qmgr_dest *dest)
+{
+	struct qmgr_result r = {.index = i, .relay = "none"};
+	const char *t = dest->text.data;
+	size_t n = strspn(t, "0123456789.");
+
+	r.status = dest->kind == QMGR_DEST_DISCARD ? QMGR_SENT
+		   : dest->kind == QMGR_DEST_ERROR ? QMGR_BOUNCED
+						   : QMGR_DEFERRED;
+	memcpy(r.dsn,
+	       r.status == QMGR_SENT	  ? "2.0.0"
+	       : r.status == QMGR_BOUNCED ? "5.0.0"
+					  : "4.3.0",
+	       6);
+	if (dest->kind == QMGR_DEST_ERROR && n >= 5 && n < 12 &&
+	    (t[0] == '4' || t[0] == '5') && t[1] == '.' && t[n] == ' ') {
+		memcpy(r.dsn, t, n);
+		r.dsn[n] = '\0';
+		r.status = t[0] == '4' ? QMGR_DEFERRED : QMGR_BOUNCED;
+		t += n + 1;
+	}
+	r.text =
+	    dest->kind == QMGR_DEST_DISCARD && *t == '\0' ? "discarded" : t;
+	record(q, qf, &r);
+}
+
+static void group_deliver(struct qmgr *q, struct queue_file *qf,
+			  const struct group *g, bool retry)
+{
+	struct qmgr_result *res = mem_calloc(DELIVER_BATCH, sizeof(*res));
+
+	for (size_t done = 0; done < g->n;) {
+		size_t n = g->n - done;
 
 		if (n > DELIVER_BATCH)
 			n = DELIVER_BATCH;
-		qmgr_deliver_local(q, qf, local + done, n, retry, res);
+		qmgr_deliver(q, qf, &g->route, g->idx + done, n, retry, res);
 		for (size_t i = 0; i < n; i++)
 			record(q, qf, &res[i]);
 		done += n;
 	}
 	mem_free(res);
-	mem_free(local);
+}
+
+static void route_and_deliver(struct qmgr *q, struct queue_file *qf, bool retry)
+{
+	const struct queue_envelope *env = queue_file_envelope(qf);
+	size_t max = env->rcpt_count, ng = 0;
+	struct group *groups = mem_calloc(max + 1, sizeof(*groups)), *g;
+	struct qmgr_dest dest;
+
+	str_init(&dest.transport, 16);
+	str_init(&dest.nexthop, 64);
+	str_init(&dest.text, 64);
+	for (size_t i = 0; i < max; i++) {
+		if (env->rcpts[i].status != QUEUE_RCPT_PENDING)
+			continue;
+		qmgr_route(q, env->rcpts[i].address, &dest);
+		if (dest.kind == QMGR_DEST_LOCAL)
+			g = group_find(groups, &ng, max, "local", NULL);
+		else if (dest.kind == QMGR_DEST_SMTP)
+			g = group_find(groups, &ng, max, dest.transport.data,
+				       dest.nexthop.data);
+		else {
+			route_result(q, qf, i, &dest);
+			continue;
+		}
+		g->idx[g->n++] = i;
+	}
+	for (size_t k = 0; k < ng; k++) {
+		group_deliver(q, qf, &groups[k], retry);
+		mem_free(groups[k].idx);
+		mem_free(groups[k].transport);
+		mem_free(groups[k].nexthop);
+	}
+	mem_free(groups);
+	str_deinit(&dest.transport);
+	str_deinit(&dest.nexthop);
+	str_deinit(&dest.text);
 }
 
 static bool all_done(const struct queue_envelope *env)

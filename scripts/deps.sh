@@ -5,7 +5,9 @@
 set -eu
 build_pkgs="build-essential autoconf automake pkg-config libssl-dev libdb-dev
 liblmdb-dev libpcre2-dev libldns-dev libcrypt-dev openssl"
-test_pkgs="clang libclang-rt-dev python3"
+# postfix only for its smtp-source and smtp-sink test tools (installed
+# unconfigured: no system MTA is set up); isync and curl are IMAP clients.
+test_pkgs="clang libclang-rt-dev python3 nsd swaks postfix isync curl"
 want=$build_pkgs
 [ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"
 missing=""
@@ -18,6 +20,10 @@ echo "installing:$missing"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
+case " $missing " in *" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		$sudo debconf-set-selections ;;
+esac
 $sudo apt-get update -qq
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -129,6 +129,7 @@ static int data_begin(struct session *s)
 		return -1;
 	}
 	smtpd_data_init(&s->data, s->cfg->message_size_limit);
+	s->data.bare_lf_ok = s->bare_lf_ok;
 	str_clear(&s->content);
 	smtpd_received_header(s, queue_writer_id(s->qw), &s->content);
 	return 1;
@@ -228,6 +229,10 @@ void smtpd_data_input(struct session *s, const struct iobuf_line *line,
 		data_finish(s);
 		return;
 	}
+	if (s->data.flags & DATA_F_BARE_LF) {
+		smtpd_bare_lf_close(s);
+		return;
+	}
 	if (s->content.len >= SMTPD_WRITE_BLOCK)
 		data_flush(s);
 }
@@ -303,6 +308,10 @@ void smtpd_bdat_input(struct session *s, const void *data, size_t len)
 {
 	if (!s->bdat_failed)
 		smtpd_data_chunk(&s->data, data, len, &s->content);
+	if (s->data.flags & DATA_F_BARE_LF) {
+		smtpd_bare_lf_close(s);
+		return;
+	}
 	s->bdat_left -= len;
 	if (s->content.len >= SMTPD_WRITE_BLOCK)
 		data_flush(s);

@@ -175,6 +175,10 @@ static void cmd_quit(struct session *s, const char *arg, size_t len)
 static void cmd_vrfy(struct session *s, const char *arg, size_t len)
 {
 	(void)arg;
+	if (s->cfg->vrfy_disabled) {
+		smtpd_reply_error(s, "502 5.5.1 VRFY command is disabled");
+		return;
+	}
 	if (len == 0) {
 		smtpd_reply_error(s, "501 5.5.4 Syntax: VRFY address");
 		return;

@@ -1,6 +1,7 @@
 /* data.c: DATA and BDAT content framing for smtpd (see data.h): end of data
- * only at CRLF "." CRLF, dot-unstuffing, and refusal of bare CR, bare LF,
- * NUL and oversize content. Pure functions over caller-held state. */
+ * only at CRLF "." CRLF, dot-unstuffing, and refusal of bare CR, bare LF
+ * (unless allowed: then stored as CRLF), NUL and oversize content. Pure
+ * functions over caller-held state. */
 #include "config.h"
 
 #include <string.h>
@@ -41,7 +42,7 @@ int smtpd_data_line(struct smtpd_data *d, const char *line, size_t len,
 	bool line_start = d->after_crlf;
 
 	d->after_crlf = eol == IOBUF_EOL_CRLF;
-	if (eol != IOBUF_EOL_CRLF)
+	if (eol != IOBUF_EOL_CRLF && !d->bare_lf_ok)
 		d->flags |= DATA_F_BARE_LF;
 	/* Only a "." line between two CRLFs ends the data: "\n.\r\n",
 	 * ".\n" and "\r.\r\n" stay content (and make the message bad). */
@@ -63,7 +64,7 @@ int smtpd_data_line(struct smtpd_data *d, const char *line, size_t len,
 void smtpd_data_line_dropped(struct smtpd_data *d, enum iobuf_eol eol)
 {
 	d->flags |= DATA_F_LINE_TOO_LONG;
-	if (eol != IOBUF_EOL_CRLF)
+	if (eol != IOBUF_EOL_CRLF && !d->bare_lf_ok)
 		d->flags |= DATA_F_BARE_LF;
 	d->after_crlf = eol == IOBUF_EOL_CRLF;
 }
@@ -71,18 +72,25 @@ void smtpd_data_line_dropped(struct smtpd_data *d, enum iobuf_eol eol)
 void smtpd_data_chunk(struct smtpd_data *d, const char *data, size_t len,
 		      struct str *out)
 {
+	size_t start = 0; /* bytes before start are in out already */
+
 	for (size_t i = 0; i < len; i++) {
 		char c = data[i];
 
-		if (d->pending_cr && c != '\n')
+		if (d->pending_cr && c != '\n') {
 			d->flags |= DATA_F_BARE_CR;
-		else if (!d->pending_cr && c == '\n')
+		} else if (!d->pending_cr && c == '\n' && d->bare_lf_ok) {
+			data_append(d, data + start, i - start, out);
+			data_append(d, "\r\n", 2, out);
+			start = i + 1;
+		} else if (!d->pending_cr && c == '\n') {
 			d->flags |= DATA_F_BARE_LF;
+		}
 		if (c == '\0')
 			d->flags |= DATA_F_NUL;
 		d->pending_cr = c == '\r';
 	}
-	data_append(d, data, len, out);
+	data_append(d, data + start, len - start, out);
 }
 
 void smtpd_data_chunk_end(struct smtpd_data *d)

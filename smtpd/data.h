@@ -7,11 +7,17 @@
  * follows a CRLF (or starts the data). A bare LF or a bare CR anywhere in
  * the content, and a NUL byte, mark the message as bad: reading goes on
  * until the real end of data (so no byte is ever taken for a command), and
- * the message is refused then (smtpd_forbid_bare_newline behaviour, which
- * makes SMTP smuggling impossible). Leading dots are removed per 4.5.2.
+ * the message is refused then; smtpd turns a bare LF into "521 bad client"
+ * and closes at once (smtpd_forbid_bare_newline = yes). With bare_lf_ok
+ * set (smtpd_forbid_bare_newline = no, or an excluded client), a bare LF
+ * is a line end and is stored as CRLF, but the end of data still needs
+ * CRLF "." CRLF after a CRLF, so nothing can be smuggled either way.
+ * Leading dots are removed per 4.5.2 (at the start of data and after a
+ * CRLF).
  *
  * BDAT (RFC 3030): chunks are raw bytes with no dot-stuffing; the same
- * checks (bare CR, bare LF, NUL, size) apply across chunk boundaries. */
+ * checks (bare CR, bare LF, NUL, size) apply across chunk boundaries; with
+ * bare_lf_ok a bare LF is stored as CRLF. */
 #ifndef POSTERN_SMTPD_DATA_H
 #define POSTERN_SMTPD_DATA_H
 
@@ -35,9 +41,11 @@ struct smtpd_data {
 	unsigned flags;	 /* DATA_F_* */
 	bool after_crlf; /* DATA: the previous line ended with CRLF */
 	bool pending_cr; /* BDAT: the last chunk ended with a CR */
+	bool bare_lf_ok; /* a bare LF is a line end, stored as CRLF */
 };
 
-/* Starts a message of at most max bytes (0 = unlimited). */
+/* Starts a message of at most max bytes (0 = unlimited); bare LF refused
+ * (set bare_lf_ok after this call to accept it). */
 void smtpd_data_init(struct smtpd_data *d, uint64_t max);
 
 /* DATA: one line from iobuf_read_line() (data without terminator, and

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "mem.h"
 #include "msg.h"
@@ -42,6 +43,36 @@ static int smtpd_load_tls(struct conf *conf, const char **error_r)
 	return config.tls != NULL ? 1 : -1;
 }
 
+/* smtpd_client_connection_count_limit: the lock folder under private/.
+ * A folder that cannot be made leaves the limit unenforced (logged), as
+ * Postfix does when anvil is down: refusing all mail would be worse. */
+static int smtpd_conn_limit_init(struct conf *conf, const char **error_r)
+{
+	long long limit =
+	    conf_get_int(conf, "smtpd_client_connection_count_limit");
+	struct str dir;
+	const char *err;
+
+	config.conn_dir_fd = -1;
+	config.conn_limit = limit > 100000 ? 100000u : (unsigned)limit;
+	if (cidr_list_parse(
+		conf_get_list(conf, "smtpd_client_event_limit_exceptions"),
+		&config.limit_exceptions, error_r) < 0)
+		return -1;
+	if (config.conn_limit == 0)
+		return 1;
+	str_init(&dir, 128);
+	str_printf(&dir, "%s/private/smtpd-conn",
+		   conf_get(conf, "queue_directory"));
+	config.conn_dir_fd = conn_limit_open_dir(dir.data, &err);
+	if (config.conn_dir_fd < 0)
+		msg_warn("smtpd_client_connection_count_limit is not "
+			 "enforced: %s",
+			 err);
+	str_deinit(&dir);
+	return 1;
+}
+
 static int smtpd_pre_init(struct server *srv, const char **error_r)
 {
 	return smtpd_load_tls(server_conf(srv), error_r);
@@ -53,6 +84,7 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	long long line_max = conf_get_int(conf, "line_length_limit");
 
 	config.conf = conf;
+	config.conn_dir_fd = -1;
 	config.myhostname = conf_get(conf, "myhostname");
 	config.banner = conf_get(conf, "smtpd_banner");
 	config.message_size_limit =
@@ -72,8 +104,15 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	config.error_sleep_ms =
 	    clamp_ms(conf_get_time(conf, "smtpd_error_sleep_time"));
 	config.helo_required = conf_get_bool(conf, "smtpd_helo_required");
+	config.vrfy_disabled = conf_get_bool(conf, "disable_vrfy_command");
+	config.forbid_bare_lf =
+	    conf_get_bool(conf, "smtpd_forbid_bare_newline");
 	if (cidr_list_parse(conf_get_list(conf, "mynetworks"),
-			    &config.mynetworks, error_r) < 0)
+			    &config.mynetworks, error_r) < 0 ||
+	    cidr_list_parse(
+		conf_get_list(conf, "smtpd_forbid_bare_newline_exclusions"),
+		&config.bare_lf_exclusions, error_r) < 0 ||
+	    smtpd_conn_limit_init(conf, error_r) < 0)
 		return -1;
 	if (queue_dir_open(conf_get(conf, "queue_directory"), &config.queue,
 			   error_r) < 0)
@@ -93,6 +132,10 @@ static void smtpd_pre_exit(struct server *srv)
 	(void)srv;
 	queue_dir_close(&config.queue);
 	cidr_list_free(&config.mynetworks);
+	cidr_list_free(&config.bare_lf_exclusions);
+	cidr_list_free(&config.limit_exceptions);
+	if (config.conn_dir_fd >= 0)
+		close(config.conn_dir_fd);
 	smtpd_auth_deinit(&config);
 	tls_ctx_free(&config.tls);
 }

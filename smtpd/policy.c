@@ -2,9 +2,10 @@
  * Postfix's smtpd_delay_reject=yes): smtpd_client_restrictions,
  * smtpd_helo_restrictions, smtpd_sender_restrictions,
  * smtpd_relay_restrictions, smtpd_recipient_restrictions, then the
- * implicit reject_unlisted_recipient (smtpd_reject_unlisted_recipient);
- * users are known through the auth daemon (cmd_auth.c), aliases and
- * virtual aliases through their tables.
+ * implicit reject_unlisted_recipient (smtpd_reject_unlisted_recipient):
+ * a recipient in one of our domains must be in virtual_alias_maps or
+ * local_recipient_maps (users through the auth daemon, cmd_auth.c; alias
+ * tables by local part).
  * A REJECT/DEFER in any list ends the check; PERMIT ends only its own list.
  * Unknown restrictions and broken tables give 4xx, never "permit": the
  * server is never an open relay because of a configuration mistake.
@@ -312,31 +313,52 @@ static int rcpt_known_in(const char *spec, const struct addr *a,
 	return r;
 }
 
+/* Is a local-domain recipient in local_recipient_maps? The entry that
+ * names users_table is asked of the auth daemon (only it reads the
+ * password hashes); other tables by address, then by local part (alias
+ * tables are keyed by local part). 1 yes, 0 no, -1 lookup error. */
+static int rcpt_local_known(struct policy_ctx *c, const char *delim)
+{
+	struct conf *conf = c->s->cfg->conf;
+	const char *const *maps = conf_get_list(conf, "local_recipient_maps");
+	const char *users = conf_get(conf, "users_table");
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && maps[i] != NULL; i++) {
+		if (strcmp(maps[i], users) == 0)
+			r = smtpd_auth_rcpt_exists(c->s->cfg, c->rcpt, delim);
+		else if ((r = rcpt_known_in(maps[i], c->rcpt, false, delim)) ==
+			 0)
+			r = rcpt_known_in(maps[i], c->rcpt, true, delim);
+	}
+	return r;
+}
+
 static enum verdict check_unlisted(struct policy_ctx *c)
 {
 	struct conf *conf = c->s->cfg->conf;
 	const struct addr *a = c->rcpt;
 	const char *delim = conf_get(conf, "recipient_delimiter");
-	const char *const *aliases = conf_get_list(conf, "alias_maps");
 	const char *const *virt = conf_get_list(conf, "virtual_alias_maps");
 	int r = 0;
 
 	if (!smtpd_policy_local_domain(c->s->cfg, a->domain.data) ||
 	    strcasecmp(a->local.data, "postmaster") == 0)
 		return V_DUNNO;
-	/* The users table holds password hashes: only the auth daemon
-	 * reads it (postern-auth(8)). */
-	r = smtpd_auth_rcpt_exists(c->s->cfg, a, delim);
-	for (size_t i = 0; r == 0 && aliases[i] != NULL; i++)
-		r = rcpt_known_in(aliases[i], a, true, delim);
+	/* Postfix: an empty local_recipient_maps accepts every local part
+	 * (and invites backscatter: documented in postern-smtpd(8)). */
+	if (conf_get_list(conf, "local_recipient_maps")[0] == NULL)
+		return V_DUNNO;
 	for (size_t i = 0; r == 0 && virt[i] != NULL; i++)
 		r = rcpt_known_in(virt[i], a, false, delim);
+	if (r == 0)
+		r = rcpt_local_known(c, delim);
 	if (r < 0)
 		return lookup_failed(c);
 	if (r > 0)
 		return V_DUNNO;
 	return reject_with(c, 550, "5.1.1", a->canon.data, "Recipient address",
-			   " rejected: User unknown");
+			   " rejected: User unknown in local recipient table");
 }
 
 static enum verdict eval_item(struct policy_ctx *c, const char *name,

@@ -95,6 +95,7 @@ static void session_end(struct session *s)
 	iobuf_free(&s->buf);
 	tls_conn_free(&s->tls);
 	close(s->fd);
+	conn_limit_release(&s->conn_slot);
 	mem_free(s->rcpts);
 	mem_free(s->helo_name);
 	str_deinit(&s->content);
@@ -108,6 +109,19 @@ void smtpd_close_after(struct session *s, const char *reply)
 	smtpd_transaction_reset(s);
 	smtpd_enter_state(s, SMTPD_CLOSING);
 	event_timer_restart(s->timer, SMTPD_CLOSE_GRACE_MS);
+}
+
+void smtpd_bare_lf_close(struct session *s)
+{
+	struct str r;
+
+	msg_info("bare <LF> received after %s from %s[%s]",
+		 smtpd_state_name(s->state), s->client_name, s->client_addr);
+	str_init(&r, 128);
+	str_printf(&r, "521 5.5.2 %s Error: bare <LF> received",
+		   s->cfg->myhostname);
+	smtpd_close_after(s, r.data);
+	str_deinit(&r);
 }
 
 static void session_unpause(struct event_timer *timer, void *ctx)
@@ -188,9 +202,8 @@ static void session_line(struct session *s, const struct iobuf_line *line)
 		smtpd_reply_error(s, "500 5.5.2 Error: NUL byte in command");
 		return;
 	}
-	if (line->eol != IOBUF_EOL_CRLF) {
-		smtpd_reply_error(s, "500 5.5.2 Error: bare LF in command "
-				     "(only CRLF ends a line)");
+	if (line->eol != IOBUF_EOL_CRLF && !s->bare_lf_ok) {
+		smtpd_bare_lf_close(s);
 		return;
 	}
 	smtpd_command(s, line->data, line->len);
@@ -305,9 +318,46 @@ static void session_run(struct session *s)
 		session_output(s);
 }
 
+/* smtpd_client_connection_count_limit: takes a session slot for the
+ * client, or ends the session with 421. Clients in
+ * smtpd_client_event_limit_exceptions are not counted. */
+static bool session_admit(struct session *s)
+{
+	const struct smtpd_config *cfg = s->cfg;
+	struct str key;
+	const char *err;
+	int r;
+
+	if (cfg->conn_limit == 0 || cfg->conn_dir_fd < 0 ||
+	    cidr_list_match(cfg->limit_exceptions, s->client_addr))
+		return true;
+	str_init(&key, 128);
+	str_printf(&key, "%s %s", server_service(s->srv), s->client_addr);
+	r = conn_limit_take(cfg->conn_dir_fd, key.data, cfg->conn_limit,
+			    &s->conn_slot, &err);
+	if (r < 0)
+		msg_warn("connection count limit not enforced for %s[%s]: %s",
+			 s->client_name, s->client_addr, err);
+	if (r == 0) {
+		msg_warn("Connection concurrency limit exceeded: %u from "
+			 "%s[%s] for service %s",
+			 cfg->conn_limit + 1, s->client_name, s->client_addr,
+			 server_service(s->srv));
+		str_clear(&key);
+		str_printf(&key,
+			   "421 4.7.0 %s Error: too many connections "
+			   "from %s",
+			   cfg->myhostname, s->client_addr);
+		smtpd_close_after(s, key.data);
+	}
+	str_deinit(&key);
+	return r != 0;
+}
+
 static void session_greet(struct session *s)
 {
-	smtpd_reply(s, "220 %s", s->cfg->banner);
+	if (session_admit(s))
+		smtpd_reply(s, "220 %s", s->cfg->banner);
 }
 
 static void session_handshake(struct session *s)
@@ -404,6 +454,9 @@ void smtpd_session_start(struct server *srv, const struct smtpd_config *cfg,
 	str_init(&s->content, 0);
 	session_peer(s);
 	msg_info("connect from %s[%s]", s->client_name, s->client_addr);
+	s->bare_lf_ok =
+	    !cfg->forbid_bare_lf ||
+	    cidr_list_match(cfg->bare_lf_exclusions, s->client_addr);
 	s->buf = iobuf_new(fd, &limits);
 	s->timer = event_timer_add(server_loop(srv), cfg->timeout_ms, false,
 				   session_timeout, s);

@@ -4,7 +4,8 @@
  * table and the simple commands; cmd_mail.c MAIL and RCPT; cmd_data.c DATA
  * and BDAT up to the queue; data.c the smuggling-safe content framing;
  * policy.c the restriction lists; received.c the Received: header;
- * cmd_auth.c AUTH (SASL PLAIN and LOGIN, checked by the auth daemon).
+ * cmd_auth.c AUTH (SASL PLAIN and LOGIN, checked by the auth daemon);
+ * conn_limit.c the per-client session count shared by all processes.
  * See postern-smtpd(8). */
 #ifndef POSTERN_SMTPD_H
 #define POSTERN_SMTPD_H
@@ -17,6 +18,7 @@
 #include "auth_client.h"
 #include "cidr.h"
 #include "conf.h"
+#include "conn_limit.h"
 #include "data.h"
 #include "parse.h"
 #include "event.h"
@@ -69,6 +71,14 @@ struct smtpd_config {
 	long soft_error_limit, hard_error_limit, junk_limit;
 	unsigned error_sleep_ms;
 	bool helo_required;
+	bool vrfy_disabled;		      /* disable_vrfy_command */
+	bool forbid_bare_lf;		      /* smtpd_forbid_bare_newline */
+	struct cidr_list *bare_lf_exclusions; /* ..._newline_exclusions */
+	/* smtpd_client_connection_count_limit (0 = none), the clients it
+	 * does not apply to, and the lock folder (-1: not enforced). */
+	unsigned conn_limit;
+	struct cidr_list *limit_exceptions;
+	int conn_dir_fd;
 	bool tls_wrapper;
 	bool tls_required;   /* smtpd_tls_security_level = encrypt */
 	struct tls_ctx *tls; /* NULL: no STARTTLS offered */
@@ -105,6 +115,8 @@ struct session {
 	char client_name[16]; /* "unknown": no reverse lookup yet */
 	char *helo_name;
 	bool esmtp;
+	bool bare_lf_ok; /* this client may end lines with a bare LF */
+	struct conn_slot *conn_slot; /* our session slot, or NULL */
 	struct tls_conn *tls;
 	bool tls_active;
 
@@ -153,6 +165,9 @@ bool smtpd_count_error(struct session *s);
 void smtpd_close_after(struct session *s, const char *reply);
 /* Starts the TLS handshake once "220 Ready" is flushed (STARTTLS). */
 void smtpd_start_tls_after_reply(struct session *s);
+/* A bare LF from a client that may not send one: "521 5.5.2 ... bare
+ * <LF> received", logged, and the session ends (smuggling defence). */
+void smtpd_bare_lf_close(struct session *s);
 
 /* ---- reply.c ---- */
 /* Writes one reply line "CODE TEXT\r\n" (text: "5.5.1 Error: ..."). */

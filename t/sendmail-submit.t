@@ -4,8 +4,10 @@ sendmail -> postdrop -> maildrop/ -> pickup -> incoming/. The sender (the
 caller's login at $myorigin, -f), recipients (command line, -t with
 To/Cc/Bcc and Bcc removed), -F, the lone-dot rule with and without -i/-oi,
 LF turned into CRLF, the headers pickup adds (Received with the uid,
-Message-ID, Date, From), exit codes (usage, modes not supported yet, a
-missing instance, NUL, message_size_limit), a corrupt maildrop file moved
+Message-ID, Date, From), sendmail -bs (a pipelined SMTP session on
+stdin/stdout, each message through postdrop), newaliases/-bi/-I (each
+hash/btree/lmdb alias_database source built by postern map), exit codes
+(usage, a missing instance, NUL, message_size_limit), a corrupt maildrop file moved
 to corrupt/, and, as root, submission by an unprivileged user and a setgid
 postdrop refusing a configuration it was not told to trust."""
 
@@ -53,6 +55,7 @@ class DropInstance(pt.Instance):
         super().__init__(parent)
         os.symlink(PICKUP, os.path.join(self.libexec, "pickup"))
         os.symlink(POSTDROP, os.path.join(self.libexec, "postdrop"))
+        os.symlink(pt.POSTERN, os.path.join(self.libexec, "postern"))
         self.set("command_directory", self.libexec)
         path = self.path("master.cf")
         with open(path) as f:
@@ -206,6 +209,113 @@ def test_dots(inst):
         tap.diag(repr(content))
 
 
+def bs_replies(out):
+    """The replies of a -bs session: [(code, text)], multi-line joined."""
+    replies, cur = [], []
+    for line in out.decode(errors="replace").split("\r\n"):
+        if not line:
+            continue
+        cur.append(line)
+        if len(line) < 4 or line[3] != "-":
+            replies.append((int(line[:3]), "\n".join(cur)))
+            cur = []
+    return replies
+
+
+def test_smtp(inst):
+    """sendmail -bs: a pipelined SMTP session on stdin/stdout."""
+    known = set(inst.ids("incoming"))
+    session = (b"EHLO me.test\r\nMAIL FROM:<me@example.org> BODY=8BITMIME"
+               b"\r\nRCPT TO:<u@localhost>\r\nRCPT TO:bob\r\nDATA\r\n"
+               b"Subject: bs\r\n\r\n..dot\r\n8bit \xc3\xa9\nlast\r\n.\r\n"
+               b"MAIL FROM:<>\r\nDATA\r\nRSET\r\nFOO\r\nQUIT\r\nNOOP\r\n")
+    r = inst.sendmail(["-bs"], session)
+    tap.is_(r.returncode, 0, "-bs: exit 0 after QUIT")
+    rs = bs_replies(r.stdout)
+    tap.like(rs[0][1] if rs else "", r"^220 localhost ESMTP", "-bs: 220")
+    tap.like(rs[1][1] if len(rs) > 1 else "",
+             r"^250-localhost\n(250-.*\n)*250-SIZE \d+\n(250-.*\n)*250 ",
+             "-bs: EHLO with SIZE")
+    tap.is_([c for c, _ in rs[2:]],
+            [250, 250, 250, 354, 250, 250, 503, 250, 502, 221],
+            "-bs: MAIL RCPT RCPT DATA . MAIL DATA(no rcpt) RSET FOO QUIT")
+    tap.is_(rs[6][1] if len(rs) > 6 else "", "250 2.0.0 Ok: queued",
+            "-bs: queued")
+    qid = inst.wait_new(known)
+    env, content = (st.SmtpInstance.qread(inst, qid) if qid
+                    else (None, b""))
+    end = time.monotonic() + 10
+    while qid and env is None and time.monotonic() < end:
+        time.sleep(0.05)
+        env, content = st.SmtpInstance.qread(inst, qid)
+    tap.is_(env and env["sender"], ["me@example.org"],
+            "-bs: sender from MAIL FROM")
+    tap.is_(env and sorted(x.split()[0] for x in env["rcpt"]),
+            ["bob@localhost", "u@localhost"],
+            "-bs: recipients, the bare one @$myorigin")
+    tap.ok(content.endswith(b"\r\nSubject: bs\r\n\r\n.dot\r\n"
+                            b"8bit \xc3\xa9\r\nlast\r\n"),
+           "-bs: content dot-unstuffed, 8-bit kept, LF made CRLF")
+    tap.like(content.decode(errors="replace"),
+             r"^Received: by localhost \(Postern, from userid \d+\)",
+             "-bs: pickup's Received: with the uid")
+    tap.is_(inst.maildrop_drained(), [], "-bs: maildrop/ drained")
+
+    r = inst.sendmail(["-bs"], b"HELO x\r\nMAIL FROM:<a@b.c> SIZE=99999999999"
+                      b"\r\nMAIL FROM:<@@>\r\nMAIL FROM:<a@b.c> FOO=1\r\n"
+                      b"RCPT TO:<u@localhost>\r\n" + b"X" * 5000 +
+                      b"\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<u@localhost> "
+                      b"NOTIFY=NEVER\r\nRCPT TO:<u@localhost>\r\nDATA\r\n"
+                      b"cut")
+    tap.is_([c for c, _ in bs_replies(r.stdout)],
+            [220, 250, 552, 501, 555, 503, 500, 250, 555, 250, 354],
+            "-bs: SIZE over the limit, bad address, unknown option, "
+            "RCPT first, long line")
+    tap.is_(r.returncode, 0, "-bs: input ending inside DATA: exit 0")
+    time.sleep(0.3)
+    tap.is_(inst.ids("maildrop"), [], "-bs: a cut message is not queued")
+
+
+def test_newaliases(inst, top):
+    """newaliases, -bi, -I: alias_database tables built by postern map."""
+    src = inst.path("aliases.src")
+    with open(src, "w") as f:
+        f.write("info u@localhost\nsales: nobody\n")
+    inst.set("alias_database", "hash:%s, texthash:%s, %s" %
+             (src, src, inst.path("aliases.lmdbsrc")))
+    with open(inst.path("aliases.lmdbsrc"), "w") as f:
+        f.write("abuse u@localhost\n")
+    inst.set("default_database_type", "lmdb")
+    link = os.path.join(top, "newaliases")
+    os.symlink(SENDMAIL, link)
+    for how, cmd in (("newaliases", [link, "-C", inst.dir]),
+                     ("sendmail -bi", [SENDMAIL, "-C", inst.dir, "-bi"]),
+                     ("sendmail -I", [SENDMAIL, "-C", inst.dir, "-I"])):
+        for f in (src + ".db", inst.path("aliases.lmdbsrc.lmdb")):
+            if os.path.exists(f):
+                os.unlink(f)
+        r = subprocess.run(cmd, capture_output=True)
+        tap.is_(r.returncode, 0, how + ": exit 0")
+        tap.ok(os.path.exists(src + ".db"), how + ": hash: table built")
+        tap.ok(os.path.exists(inst.path("aliases.lmdbsrc.lmdb")),
+               how + ": bare path built as default_database_type")
+    tap.like(r.stderr.decode(), r"texthash:\S+: this table type needs no "
+             r"build step", "texthash: skipped with a note")
+    q = inst.postern("map", "-q", "info", "hash:" + src)
+    tap.is_(q.stdout, "u@localhost\n", "the built table answers")
+    with open(inst.path("aliases.lmdbsrc"), "w") as f:
+        f.write("broken\n")
+    r = subprocess.run([link, "-C", inst.dir], capture_output=True)
+    tap.is_(r.returncode, 73, "a source that does not build: exit 73")
+    tap.like(r.stderr.decode(), r"aliases\.lmdbsrc:1: ", "  naming the line")
+    inst.set("command_directory", os.path.join(top, "nowhere"))
+    r = subprocess.run([link, "-C", inst.dir], capture_output=True)
+    tap.is_(r.returncode, 69, "postern not found: exit 69")
+    inst.set("command_directory", inst.libexec)
+    inst.set("alias_database", "hash:/etc/aliases")
+    inst.set("default_database_type", "hash")
+
+
 def test_errors(inst, top):
     cases = [
         (["-Z", "u@localhost"], 64, "unknown option"),
@@ -213,8 +323,6 @@ def test_errors(inst, top):
         (["-f"], 64, "-f without a value"),
         (["-N", "sometimes", "u@localhost"], 64, "bad -N"),
         (["bad@@address"], 64, "bad recipient"),
-        (["-bs"], 64, "-bs not supported"),
-        (["-bi"], 69, "-bi (newaliases) not supported yet"),
         (["-q"], 69, "-q while qmgr is down"),
         (["-t"], 65, "-t without any recipient header"),
     ]
@@ -223,10 +331,6 @@ def test_errors(inst, top):
         tap.is_(r.returncode, code, "%s: exit %d" % (name, code))
         tap.like(r.stderr.decode(errors="replace"),
                  r"^(sendmail|postdrop): \S", "  with a message")
-    link = os.path.join(top, "newaliases")
-    os.symlink(SENDMAIL, link)
-    r = subprocess.run([link, "-C", inst.dir], capture_output=True)
-    tap.is_(r.returncode, 69, "run as newaliases: -bi")
     r = inst.sendmail(["-C", os.path.join(top, "nowhere"), "u@localhost"],
                       b"x\n", config=False)
     tap.is_(r.returncode, 69, "missing instance: exit 69")
@@ -409,6 +513,8 @@ try:
     test_sender(inst)
     test_dots(inst)
     test_errors(inst, top)
+    test_smtp(inst)
+    test_newaliases(inst, top)
     test_corrupt(inst)
     test_mailq(inst, top)
     test_flush(inst)

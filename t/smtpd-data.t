@@ -3,7 +3,9 @@
 answered 250 is in incoming/ with its envelope (sender, recipients, DSN
 NOTIFY/ORCPT/RET/ENVID, client facts) and its content (Received: first,
 dot-unstuffed); a whole pipelined transaction; SMTP smuggling (bare LF/CR
-around the dot) never ends the data nor runs a command; NUL; size limits
+around the dot) never ends the data nor runs a command (a bare LF ends
+the session with 521, smtpd_forbid_bare_newline; with it off or for an
+excluded client a bare LF is stored as CRLF); NUL; size limits
 with and without SIZE=; long lines; BDAT with exact byte counts and
 hostile counts; a queue write error gives 451 and no file."""
 
@@ -20,6 +22,7 @@ top = pt.tempdir()
 inst = st.SmtpInstance(top, extra={
     "small": ["message_size_limit=1000"],
     "fresh": [],
+    "lf": ["smtpd_forbid_bare_newline=no"],
 })
 with open(inst.path("users"), "w") as f:
     f.write("alice@localhost x\nbob@localhost x\n")
@@ -105,17 +108,21 @@ def test_pipelining():
     tap.ok(c.closed(), "closed after QUIT")
 
 
+# name, end-of-data look-alike, whether it holds a bare LF (the session
+# ends with 521: smtpd_forbid_bare_newline = yes) or only a bare CR (the
+# message is refused with 550 at the real end of data).
 SMUGGLE = [
-    ("LF . LF", "\n.\n"),
-    ("LF . CRLF", "\n.\r\n"),
-    ("CRLF . LF", "\r\n.\n"),
-    ("CR . CRLF", "\r.\r\n"),
-    ("CRLF . CR CRLF", "\r\n.\r\r\n"),
+    ("LF . LF", "\n.\n", True),
+    ("LF . CRLF", "\n.\r\n", True),
+    ("CRLF . LF", "\r\n.\n", True),
+    ("CR . CRLF", "\r.\r\n", False),
+    ("CRLF . CR CRLF", "\r\n.\r\r\n", False),
 ]
+BARE_LF = (521, "521 5.5.2 localhost Error: bare <LF> received")
 
 
 def test_smuggling():
-    for name, eod in SMUGGLE:
+    for name, eod, lf in SMUGGLE:
         before = inst.queue_ids()
         c = st.Smtp(P)
         c.cmd("EHLO c.test")
@@ -126,12 +133,19 @@ def test_smuggling():
                "MAIL FROM:<evil@example.org>\r\nRCPT TO:<bob@localhost>\r\n"
                "DATA\r\nsmuggled\r\n.\r\nNOOP\r\n")
         r = c.reply()
-        tap.is_(r, (550, "550 5.5.2 Error: bare LF or CR in message (only "
-                    "CRLF ends a line)"), name + ": one reply, 550 5.5.2")
-        tap.is_(c.reply(), (250, "250 2.0.0 Ok"),
-                name + ": nothing smuggled ran (next reply is the NOOP)")
+        if lf:
+            tap.is_(r, BARE_LF, name + ": 521 5.5.2 bare <LF>")
+            tap.ok(c.closed(), name + ": session closed, nothing ran")
+        else:
+            tap.is_(r, (550, "550 5.5.2 Error: bare LF or CR in message "
+                        "(only CRLF ends a line)"),
+                    name + ": one reply, 550 5.5.2")
+            tap.is_(c.reply(), (250, "250 2.0.0 Ok"),
+                    name + ": nothing smuggled ran (next reply is the NOOP)")
         tap.is_(inst.queue_ids(), before, name + ": nothing queued")
         c.close()
+    tap.ok(inst.wait_log(r"bare <LF> received after DATA from "
+                         r"unknown\[127\.0\.0\.2\]"), "bare LF logged")
     c = st.Smtp(P)
     for cmd in ("EHLO c.test", "MAIL FROM:<s@example.org>",
                 "RCPT TO:<alice@localhost>", "DATA"):
@@ -191,10 +205,14 @@ def test_bdat():
     tap.ok(inst.qread(qid)[1].endswith(b"\r\nSubj: x\r\n\r\n.\r\nhi"),
            "BDAT content exact (no unstuffing, no end at a dot)")
     c.send("MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@localhost>\r\n"
-           "BDAT 4\r\na\nbcBDAT 1 LAST\r\nxRSET\r\n")
+           "BDAT 4\r\na\rbcBDAT 1 LAST\r\nxRSET\r\n")
     rs = c.replies(5)
     tap.is_([r[0] for r in rs], [250, 250, 550, 550, 250],
-            "bare LF in BDAT: this and the later chunk refused, then RSET")
+            "bare CR in BDAT: this and the later chunk refused, then RSET")
+    c.send("MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@localhost>\r\n"
+           "BDAT 4\r\na\nbcBDAT 1 LAST\r\nxRSET\r\n")
+    tap.is_(c.replies(3)[2], BARE_LF, "bare LF in BDAT: 521")
+    tap.ok(c.closed(), "and the session ends")
     c.close()
     c = st.Smtp(P)
     c.cmd("EHLO c.test")
@@ -221,6 +239,38 @@ def test_bdat():
     c.send("BDAT 1 LAST\r\nz")
     tap.is_(c.reply()[0], 552, "BDAT over the size limit: 552")
     c.close()
+
+
+def test_bare_lf_allowed():
+    """smtpd_forbid_bare_newline = no (service "lf"), and a client in
+    smtpd_forbid_bare_newline_exclusions ($mynetworks): a bare LF ends a
+    line and is stored as CRLF, but only CRLF . CRLF ends the data."""
+    for what, port, src in (("forbid=no", inst.port["lf"], st.UNTRUSTED),
+                            ("excluded client", P, st.TRUSTED)):
+        before = set(inst.queue_ids())
+        c = st.Smtp(port, src=src)
+        c.send("EHLO c.test\n")
+        tap.is_(c.reply()[0], 250, what + ": LF command")
+        c.cmd("MAIL FROM:<s@example.org>")
+        c.cmd("RCPT TO:<alice@localhost>")
+        c.cmd("DATA")
+        c.send("Subject: lf\n\nhello\n.\nRSET\r\n..x\r\n.\r\n")
+        qid = queued_id(c.reply())
+        tap.ok(qid, what + ": queued at CRLF . CRLF only")
+        tap.is_(sorted(set(inst.queue_ids()) - before), [qid],
+                what + ": one message")
+        content = inst.qread(qid)[1] if qid else b""
+        tap.ok(content.endswith(b"\r\nSubject: lf\r\n\r\nhello\r\n.\r\n"
+                                b"RSET\r\n.x\r\n"),
+               what + ": LF stored as CRLF, the LF-dot line is content")
+        c.cmd("MAIL FROM:<s@example.org>")
+        c.cmd("RCPT TO:<alice@localhost>")
+        c.send("BDAT 5 LAST\r\na\nb\r\n")
+        qid = queued_id(c.reply())
+        tap.ok(qid and inst.qread(qid)[1].endswith(b"\r\na\r\nb\r\n"),
+               what + ": BDAT bare LF stored as CRLF")
+        c.cmd("QUIT")
+        c.close()
 
 
 def test_abort():
@@ -266,6 +316,7 @@ try:
     test_smuggling()
     test_sizes()
     test_bdat()
+    test_bare_lf_allowed()
     test_abort()
 finally:
     inst.stop_quietly()

@@ -2,7 +2,8 @@
 """t/smtpd-policy.t: smtpd's access policy, from an untrusted client
 (127.0.0.2) and from mynetworks (127.0.0.1): relaying deferred by default
 and refused with reject_unauth_destination, never open; unknown local
-users refused at RCPT (users table, aliases, postmaster); hostile address
+users refused at RCPT (users table, aliases, postmaster; and
+local_recipient_maps set to another table or empty); hostile address
 forms refused for relay; check_client/sender/recipient_access with OK,
 DUNNO, REJECT, DEFER, 4xx/5xx results; a broken restriction fails closed."""
 
@@ -25,10 +26,13 @@ inst = st.SmtpInstance(top, name="p", extra={
     "broken": ["smtpd_recipient_restrictions=frobnicate"],
     "relaydom": ["smtpd_relay_restrictions=permit_mynetworks,"
                  "reject_unauth_destination", "relay_domains=example.com"],
+    "anyrcpt": ["local_recipient_maps="],
+    "lrmaps": ["local_recipient_maps=texthash:$config_directory/rcpts"],
 })
 files = {
     "users": "alice@localhost x\nbob@localhost x\n",
     "aliases": "info alice\n",
+    "rcpts": "carol@localhost x\ndave x\n",
     "client_access": "127.0.0.1 REJECT\n",
     "sender_access": "bad@example.org REJECT\nexample.net 450 greylisted\n"
                      "good@example.org OK\n",
@@ -99,7 +103,8 @@ def test_hostile_forms():
 def test_recipients():
     tap.is_(rcpt(P, "nobody@localhost"),
             (550, "550 5.1.1 <nobody@localhost>: Recipient address "
-             "rejected: User unknown"), "unknown local user: 550 5.1.1")
+             "rejected: User unknown in local recipient table"),
+            "unknown local user: 550 5.1.1")
     tap.is_(rcpt(P, "nobody@localhost", src=st.TRUSTED)[0], 550,
             "unknown user refused for mynetworks too")
     tap.is_(rcpt(P, "alice@localhost")[0], 250, "user in the users table")
@@ -108,6 +113,18 @@ def test_recipients():
     tap.is_(rcpt(P, "postmaster@localhost")[0], 250, "postmaster always")
     tap.is_(rcpt(P, "<Postmaster>")[0], 250, "<Postmaster> unqualified")
     tap.is_(rcpt(P, "<nobody>")[0], 501, "other unqualified refused")
+    L = inst.port["lrmaps"]
+    tap.is_(rcpt(L, "carol@localhost")[0], 250,
+            "local_recipient_maps: listed by address")
+    tap.is_(rcpt(L, "dave@localhost")[0], 250,
+            "local_recipient_maps: listed by local part")
+    tap.is_(rcpt(L, "alice@localhost")[0], 550,
+            "local_recipient_maps without the users table: user refused")
+    tap.is_(rcpt(L, "postmaster@localhost")[0], 250, "postmaster still")
+    tap.is_(rcpt(inst.port["anyrcpt"], "nobody@localhost")[0], 250,
+            "local_recipient_maps empty: any local part accepted")
+    tap.is_(rcpt(inst.port["anyrcpt"], "x@example.com")[0], 450,
+            "but relaying is still not")
 
 
 def test_access():

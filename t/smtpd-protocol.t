@@ -25,6 +25,7 @@ inst = st.SmtpInstance(top, extra={
     "junk": ["smtpd_junk_command_limit=2", "smtpd_hard_error_limit=3"],
     "notls": ["smtpd_tls_security_level=none"],
     "datarestr": ["smtpd_data_restrictions=reject"],
+    "novrfy": ["disable_vrfy_command=yes"],
 })
 with open(inst.path("users"), "w") as f:
     f.write("alice@localhost x\nbob@localhost x\ncarol@localhost x\n"
@@ -49,6 +50,10 @@ def test_greeting():
     tap.is_(c.cmd("VRFY alice"), (252, "252 2.0.0 Cannot VRFY user, but "
                                   "will accept message and attempt "
                                   "delivery"), "VRFY 252")
+    v = st.Smtp(inst.port["novrfy"])
+    tap.is_(v.cmd("VRFY alice"), (502, "502 5.5.1 VRFY command is "
+                                  "disabled"), "disable_vrfy_command: 502")
+    v.close()
     tap.like(c.cmd("HELP")[1], r"^214 2\.0\.0 ", "HELP 214")
     tap.is_(c.cmd("FOO bar"), (502, "502 5.5.2 Error: command not "
                                "recognized"), "unknown command")
@@ -141,8 +146,9 @@ def test_line_limits():
     tap.is_(c.cmd("NOOP\0NOOP")[1], "500 5.5.2 Error: NUL byte in command",
             "NUL in a command")
     c.send("NOOP\nNOOP\r\n")
-    tap.is_(c.reply()[0], 500, "bare LF ends no command")
-    tap.is_(c.reply()[0], 250, "CRLF command after it")
+    tap.is_(c.reply(), (521, "521 5.5.2 localhost Error: bare <LF> "
+                        "received"), "bare LF in a command: 521")
+    tap.ok(c.closed(), "and the session ends (smtpd_forbid_bare_newline)")
     c.close()
 
 

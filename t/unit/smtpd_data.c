@@ -13,6 +13,9 @@
 #include "str.h"
 #include "tap.h"
 
+/* smtpd_forbid_bare_newline = no: a bare LF is a line end. */
+static bool lf_ok;
+
 struct run {
 	bool ended;
 	unsigned flags;
@@ -39,6 +42,7 @@ static void run_data(const char *input, size_t len, uint64_t max,
 	close(fds[1]);
 	b = iobuf_new(fds[0], &lim);
 	smtpd_data_init(&d, max);
+	d.bare_lf_ok = lf_ok;
 	while ((st = iobuf_read_line(b, &line)) == IOBUF_OK ||
 	       st == IOBUF_TOO_LONG) {
 		if (r->ended) {
@@ -109,6 +113,24 @@ static void test_smuggling(void)
 		  "unterminated dot is not the end");
 }
 
+/* A bare LF allowed: stored as CRLF, yet the end is still only
+ * CRLF "." CRLF, so nothing can be smuggled. */
+static void test_bare_lf_ok(void)
+{
+	lf_ok = true;
+	DATA_CASE("a\nb\r\n.\r\n", true, 0, "a\r\nb\r\n", "",
+		  "LF stored as CRLF");
+	DATA_CASE("a\n.\nMAIL FROM:<x@y>\r\n.\r\nQUIT\r\n", true, 0,
+		  "a\r\n.\r\nMAIL FROM:<x@y>\r\n", "QUIT",
+		  "allowed LF . LF is still not the end");
+	DATA_CASE("a\n.\r\nRCPT\r\n.\r\nQUIT\r\n", true, 0,
+		  "a\r\n.\r\nRCPT\r\n", "QUIT",
+		  "allowed LF . CRLF is still not the end");
+	DATA_CASE("a\r.\r\n.\r\n", true, DATA_F_BARE_CR, "", "",
+		  "a bare CR is still refused");
+	lf_ok = false;
+}
+
 static void test_limits(void)
 {
 	struct run r;
@@ -177,6 +199,16 @@ static void test_bdat(void)
 	smtpd_data_chunk(&d, "c", 1, &out);
 	is_int(d.flags, DATA_F_TOO_BIG, "BDAT over the limit");
 	is_int(out.len, 4, "nothing kept past the limit");
+	smtpd_data_init(&d, 0);
+	d.bare_lf_ok = true;
+	str_clear(&out);
+	smtpd_data_chunk(&d, "a\nb\r", 4, &out);
+	smtpd_data_chunk(&d, "\n\nc", 3, &out);
+	smtpd_data_chunk_end(&d);
+	is_int(d.flags, 0, "BDAT bare LF allowed");
+	tap_is_str(out.data, "a\r\nb\r\n\r\nc", __FILE__, __LINE__,
+		   "BDAT bare LF stored as CRLF, split CRLF kept");
+	is_int((long long)d.size, 9, "BDAT size counts the added CRs");
 	str_deinit(&out);
 }
 
@@ -196,6 +228,7 @@ int main(void)
 {
 	test_framing();
 	test_smuggling();
+	test_bare_lf_ok();
 	test_limits();
 	test_bdat();
 	test_replies();

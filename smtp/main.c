@@ -1,0 +1,259 @@
+/* main.c: the SMTP client daemon, a thin main() on lib/server.h (one
+ * delivery per connection from qmgr, SERVER_SINGLE): post_init builds the
+ * configuration (timeouts, TLS client context, resolver); each client is
+ * one request of the delivery protocol (lib/deliver_proto.h) with the
+ * smtp fields: the next hop, DSN envelope fields and message flags. The
+ * results go back with the relay each recipient went to. See
+ * postern-smtp(8). */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "deliver_proto.h"
+#include "mem.h"
+#include "msg.h"
+#include "queue_file.h"
+#include "queue_id.h"
+#include "server.h"
+#include "smtp.h"
+
+static struct smtp_config config;
+
+static unsigned secs(struct conf *conf, const char *name)
+{
+	long long t = conf_get_time(conf, name);
+
+	return t > 86400 ? 86400u : (unsigned)t;
+}
+
+static int tls_setup(struct conf *conf, const char **error_r)
+{
+	const char *level = conf_get(conf, "smtp_tls_security_level");
+	struct tls_client_config tc = {0};
+
+	/* Unset means opportunistic TLS (Postfix's Debian default). */
+	if (*level == '\0')
+		level = "may";
+	if (tls_level_parse(level, &config.tls_level) < 0) {
+		*error_r = "smtp_tls_security_level: this level is not "
+			   "supported yet";
+		return -1;
+	}
+	if (config.tls_level == TLS_LEVEL_DANE)
+		config.tls_level = TLS_LEVEL_MAY; /* DANE: not yet */
+	config.tls_loglevel = (int)conf_get_int(conf, "smtp_tls_loglevel");
+	if (config.tls_level == TLS_LEVEL_NONE)
+		return 1;
+	tc.ca_file = *conf_get(conf, "smtp_tls_CAfile") != '\0'
+			 ? conf_get(conf, "smtp_tls_CAfile")
+			 : NULL;
+	tc.ca_path = *conf_get(conf, "smtp_tls_CApath") != '\0'
+			 ? conf_get(conf, "smtp_tls_CApath")
+			 : NULL;
+	config.tls = tls_client_ctx_new(&tc, error_r);
+	return config.tls != NULL ? 1 : -1;
+}
+
+static unsigned families(struct conf *conf)
+{
+	const char *const *p = conf_get_list(conf, "inet_protocols");
+	unsigned f = 0;
+
+	for (; p != NULL && *p != NULL; p++)
+		f |= strcmp(*p, "ipv4") == 0 ? DNS_FAMILY_IPV4
+		     : strcmp(*p, "ipv6") == 0
+			 ? DNS_FAMILY_IPV6
+			 : DNS_FAMILY_IPV4 | DNS_FAMILY_IPV6;
+	return f;
+}
+
+static int smtp_post_init(struct server *srv, const char **error_r)
+{
+	struct conf *conf = server_conf(srv);
+	long long t = conf_get_time(conf, "ipc_timeout");
+	const char *const *servers = conf_get_list(conf, "dns_servers");
+
+	config.helo_name = conf_get(conf, "smtp_helo_name");
+	config.self[0] = conf_get(conf, "myhostname");
+	config.self[1] = config.helo_name;
+	config.port = (unsigned)conf_get_int(conf, "smtp_tcp_port");
+	config.connect_timeout = secs(conf, "smtp_connect_timeout");
+	config.helo_timeout = secs(conf, "smtp_helo_timeout");
+	config.mail_timeout = secs(conf, "smtp_mail_timeout");
+	config.rcpt_timeout = secs(conf, "smtp_rcpt_timeout");
+	config.data_init_timeout = secs(conf, "smtp_data_init_timeout");
+	config.data_xfer_timeout = secs(conf, "smtp_data_xfer_timeout");
+	config.data_done_timeout = secs(conf, "smtp_data_done_timeout");
+	config.quit_timeout = secs(conf, "smtp_quit_timeout");
+	config.ipc_timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
+	if (tls_setup(conf, error_r) < 0)
+		return -1;
+	config.dns = dns_resolver_new(servers, 5000, error_r);
+	if (config.dns == NULL)
+		return -1;
+	dns_resolver_set_families(config.dns, families(conf));
+	return 1;
+}
+
+static const char *status_name(enum smtp_status s)
+{
+	return s == SMTP_SENT	   ? "sent"
+	       : s == SMTP_BOUNCED ? "bounced"
+				   : "deferred";
+}
+
+/* The recipients of the request into msg->rcpts (strings in req). */
+static int rcpts_get(struct attr_rec *req, struct smtp_msg *msg,
+		     const char **error_r)
+{
+	struct attr_list list;
+	struct attr_rec item;
+	int64_t notify;
+	size_t n;
+
+	if (attr_get_list(req, "rcpts", &list, error_r) != 1)
+		return -1;
+	n = attr_list_count(&list);
+	if (n == 0 || n > DELIVER_RCPT_MAX) {
+		*error_r = "bad recipient count";
+		return -1;
+	}
+	msg->rcpts = mem_calloc(n, sizeof(*msg->rcpts));
+	while (attr_list_next(&list, &item) == 1) {
+		struct smtp_rcpt *r = &msg->rcpts[msg->rcpt_count++];
+
+		str_init(&r->text, 128);
+		str_init(&r->relay, 64);
+		if (attr_get_int_range(&item, "index", 0, QUEUE_RCPT_MAX,
+				       &r->index, error_r) != 1 ||
+		    attr_get_cstr(&item, "address", &r->address, error_r) !=
+			1 ||
+		    attr_get_cstr(&item, "orcpt", &r->orcpt, error_r) != 1 ||
+		    attr_get_int_range(&item, "notify", 0, 15, &notify,
+				       error_r) != 1 ||
+		    attr_rec_done(&item, error_r) < 0)
+			return -1;
+		r->notify = (unsigned)notify;
+	}
+	return attr_rec_done(req, error_r);
+}
+
+static void results_put(const struct smtp_msg *msg, struct attr_out *out)
+{
+	attr_out_reset(out);
+	attr_list_begin(out, "rcpts");
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		const struct smtp_rcpt *r = &msg->rcpts[i];
+
+		attr_item_begin(out);
+		attr_put_int(out, "index", r->index);
+		attr_put_str(out, "status", status_name(r->status));
+		attr_put_str(out, "dsn", r->dsn);
+		attr_put_str(out, "relay", r->relay.data);
+		attr_put_str(out, "text", r->text.data);
+		attr_item_end(out);
+	}
+	attr_list_end(out);
+}
+
+static int msg_get(struct attr_rec *req, struct smtp_msg *msg,
+		   const char **error_r)
+{
+	int64_t v[6];
+
+	if (attr_get_cstr(req, "queue_id", &msg->queue_id, error_r) != 1 ||
+	    !queue_id_valid(msg->queue_id) ||
+	    attr_get_cstr(req, "sender", &msg->sender, error_r) != 1 ||
+	    attr_get_int_range(req, "arrival", 0, INT64_MAX, &v[0], error_r) !=
+		1 ||
+	    attr_get_int_range(req, "offset", 0, INT64_MAX, &v[1], error_r) !=
+		1 ||
+	    attr_get_int_range(req, "size", 0, INT64_MAX, &v[2], error_r) !=
+		1 ||
+	    attr_get_int_range(req, "retry", 0, 1, &v[3], error_r) != 1 ||
+	    attr_get_cstr(req, "nexthop", &msg->nexthop, error_r) != 1 ||
+	    attr_get_cstr(req, "envid", &msg->envid, error_r) != 1 ||
+	    attr_get_int_range(req, "ret", 0, 2, &v[4], error_r) != 1 ||
+	    attr_get_int_range(req, "flags", 0, 255, &v[5], error_r) != 1) {
+		if (*error_r == NULL)
+			*error_r = "bad queue_id";
+		return -1;
+	}
+	msg->offset = (uint64_t)v[1];
+	msg->size = (uint64_t)v[2];
+	msg->ret = (int)v[4];
+	msg->flags = (unsigned)v[5];
+	return rcpts_get(req, msg, error_r);
+}
+
+static int smtp_request(int fd, struct attr_decoder *dec, int qfd,
+			struct attr_out *out, const char **error_r)
+{
+	struct smtp_msg msg = {.fd = qfd};
+	struct attr_rec req;
+	int r;
+
+	if (attr_recv_fd(fd, dec, (int)config.ipc_timeout_ms, &req, error_r) !=
+	    1)
+		return -1;
+	r = msg_get(&req, &msg, error_r);
+	if (r > 0) {
+		msg_set_queue_id(msg.queue_id);
+		smtp_deliver(&config, &msg);
+		smtp_rcpts_set(&msg, SMTP_DEFERRED, "4.3.0", "none",
+			       "internal error: no result");
+		msg_set_queue_id(NULL);
+		results_put(&msg, out);
+		r = attr_send_fd(fd, out, (int)config.ipc_timeout_ms, error_r);
+	}
+	for (size_t i = 0; i < msg.rcpt_count; i++) {
+		str_deinit(&msg.rcpts[i].text);
+		str_deinit(&msg.rcpts[i].relay);
+	}
+	mem_free(msg.rcpts);
+	return r;
+}
+
+static void smtp_client(struct server *srv, int fd)
+{
+	struct attr_decoder *dec = attr_decoder_new(0);
+	struct attr_out out;
+	const char *err = NULL;
+	int qfd = -1;
+
+	attr_out_init(&out);
+	attr_hello_put(&out, DELIVER_PROTOCOL, DELIVER_VERSION);
+	if (attr_send_fd(fd, &out, (int)config.ipc_timeout_ms, &err) < 0 ||
+	    deliver_fd_recv(fd, &qfd, (int)config.ipc_timeout_ms, &err) < 0 ||
+	    smtp_request(fd, dec, qfd, &out, &err) < 0)
+		msg_warn("delivery request from qmgr: %s",
+			 err != NULL ? err : "protocol error");
+	if (qfd >= 0)
+		close(qfd);
+	attr_out_deinit(&out);
+	attr_decoder_free(&dec);
+	close(fd);
+	server_client_done(srv);
+}
+
+static void smtp_pre_exit(struct server *srv)
+{
+	(void)srv;
+	dns_resolver_free(&config.dns);
+	tls_ctx_free(&config.tls);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct server_ops ops = {
+	    .kind = SERVER_SINGLE,
+	    .post_init = smtp_post_init,
+	    .client = smtp_client,
+	    .pre_exit = smtp_pre_exit,
+	};
+
+	return server_main(argc, argv, &ops, NULL);
+}

@@ -1,0 +1,156 @@
+/* smtp.h: the SMTP client (postern-smtp(8)), the delivery agent for
+ * recipients in other domains. qmgr connects to private/smtp and sends
+ * one request per connection (lib/deliver_proto.h): the queue file's
+ * descriptor, then the envelope, the next hop and the recipients; the
+ * agent replies with one result per recipient.
+ *
+ * Data flow: main.c reads the request -> route.c turns the next hop into
+ * mail hosts (MX lookup through lib/dns.h, or the [host] as given) and
+ * tries their addresses in order -> session.c runs one SMTP session per
+ * address over conn.c (blocking I/O with per-stage deadlines, STARTTLS)
+ * and data.c (the message, dot-stuffed) -> results back to main.c. */
+#ifndef POSTERN_SMTP_H
+#define POSTERN_SMTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "dns.h"
+#include "iobuf.h"
+#include "str.h"
+#include "tls.h"
+
+/* Addresses tried per delivery (Postfix: smtp_mx_address_limit 5, plus
+ * the plaintext retry of opportunistic TLS). */
+#define SMTP_ADDRESS_LIMIT 10
+/* Lines and bytes of one server reply. */
+#define SMTP_REPLY_LINES 100
+#define SMTP_REPLY_LINE_MAX 4096
+#define SMTP_REPLY_TEXT_MAX 1024
+/* Commands sent before their replies are read (PIPELINING). */
+#define SMTP_PIPELINE_GROUP 100
+
+struct smtp_config {
+	const char *helo_name;
+	const char *self[3]; /* myhostname, helo name: NULL-terminated */
+	unsigned port;	     /* smtp_tcp_port */
+	/* seconds, per stage (smtp_*_timeout) */
+	unsigned connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;
+	unsigned data_init_timeout, data_xfer_timeout, data_done_timeout;
+	unsigned quit_timeout;
+	enum tls_level tls_level;
+	int tls_loglevel;
+	struct tls_ctx *tls; /* NULL with level none */
+	struct dns_resolver *dns;
+	unsigned families; /* DNS_FAMILY_* from inet_protocols */
+	unsigned ipc_timeout_ms;
+};
+
+enum smtp_status {
+	SMTP_PENDING, /* not yet decided in this attempt */
+	SMTP_SENT,
+	SMTP_DEFERRED,
+	SMTP_BOUNCED,
+};
+
+struct smtp_rcpt {
+	int64_t index;
+	const char *address;
+	const char *orcpt; /* "" when none */
+	unsigned notify;   /* QUEUE_NOTIFY_* */
+	enum smtp_status status;
+	char dsn[16];
+	struct str text;
+	struct str relay; /* host[addr]:port, or "none" */
+	bool accepted;	  /* RCPT got 2xx in the current session */
+};
+
+/* The message being delivered (request from qmgr). */
+struct smtp_msg {
+	const char *queue_id;
+	const char *sender;
+	const char *envid; /* "" when none */
+	int ret;	   /* enum queue_ret */
+	unsigned flags;	   /* QUEUE_MSG_* */
+	int fd;		   /* the queue file, read-only */
+	uint64_t offset, size;
+	const char *nexthop;
+	struct smtp_rcpt *rcpts;
+	size_t rcpt_count;
+};
+
+/* One connection to a mail host. */
+struct smtp_conn {
+	int fd;
+	struct iobuf *io;
+	struct tls_conn *tls;
+	char relay[320];  /* "host[addr]:port", for logs and results */
+	char peer[300];	  /* "host[addr]", for reply texts */
+	int code;	  /* of the last reply */
+	struct str reply; /* the last reply, lines joined by a blank */
+	char error[512];  /* the last I/O error text */
+};
+
+/* Sets res of every pending recipient. */
+void smtp_rcpts_set(struct smtp_msg *msg, enum smtp_status status,
+		    const char *dsn, const char *relay, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Sets one recipient's result. */
+void smtp_rcpt_set(struct smtp_rcpt *r, enum smtp_status status,
+		   const char *dsn, const char *relay, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Delivers msg to its next hop: every recipient ends up SENT, DEFERRED
+ * or BOUNCED (route.c). */
+void smtp_deliver(const struct smtp_config *cfg, struct smtp_msg *msg);
+
+/* What one session (session.c) left behind. */
+enum smtp_session_end {
+	SMTP_SESSION_DONE,     /* every recipient has its result */
+	SMTP_SESSION_NEXT,     /* failed before any recipient was tried:
+				  try the next address (reason in text) */
+	SMTP_SESSION_NEXT_TLS, /* the TLS handshake failed (level may):
+				  the same address may be tried in plain */
+};
+
+/* Runs one SMTP session on the open connection c for every pending
+ * recipient of msg. tls_level: what this session may or must do.
+ * peer_name: the host name for certificate checks. On SMTP_SESSION_NEXT*
+ * *fail_dsn_r and fail_text say why (a 5xx dsn when the server refused
+ * us for good). */
+enum smtp_session_end smtp_session(const struct smtp_config *cfg,
+				   struct smtp_conn *c, struct smtp_msg *msg,
+				   enum tls_level tls_level,
+				   const char *peer_name, char *fail_dsn,
+				   struct str *fail_text);
+
+/* ---- conn.c: blocking I/O with deadlines over lib/iobuf */
+
+/* Connects to ss:port (port set here) within timeout seconds. Returns 1,
+ * or -1 with c->error ("connect to host[addr]:port: Connection
+ * refused"). */
+int smtp_conn_open(struct smtp_conn *c, const char *host,
+		   const struct sockaddr_storage *ss, unsigned port,
+		   unsigned timeout);
+void smtp_conn_close(struct smtp_conn *c);
+/* Queues a command line (CRLF added). */
+void smtp_conn_put(struct smtp_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writes all queued output within timeout seconds. what: the stage for
+ * the error text ("sending MAIL FROM"). Returns 1 or -1 (c->error). */
+int smtp_conn_flush(struct smtp_conn *c, unsigned timeout, const char *what);
+/* Reads one whole reply (c->code, c->reply). Returns 1 or -1 (c->error:
+ * timeout, lost connection, malformed reply). */
+int smtp_conn_reply(struct smtp_conn *c, unsigned timeout, const char *what);
+/* The TLS handshake after "220" to STARTTLS. Returns 1 or -1. */
+int smtp_conn_starttls(struct smtp_conn *c, struct tls_ctx *ctx,
+		       enum tls_level level, const char *peer_name,
+		       unsigned timeout);
+/* Streams the message content, dot-stuffed, with the final "." line
+ * (data.c). Returns 1 or -1 (c->error). */
+int smtp_data_send(struct smtp_conn *c, const struct smtp_msg *msg,
+		   unsigned timeout);
+
+#endif
