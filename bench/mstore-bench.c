@@ -1,0 +1,177 @@
+/* bench/mstore-bench.c: how long the mail store takes to open a large
+ * Maildir++ mailbox. Fills a mailbox with N messages (default 10,000),
+ * then reports the first open (builds the index: reads every file), the
+ * open of the unchanged mailbox (index only, no directory read), the open
+ * when cur/ changed (index plus a directory read), an idle sync, a sync
+ * that picks up one delivery, and a flag change.
+ *
+ * Usage: mstore-bench [DIR [N]]  (DIR is made and removed when not given) */
+#include "config.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "mstore.h"
+#include "num.h"
+
+#define RUNS 20
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *err)
+{
+	fprintf(stderr, "mstore-bench: %s: %s\n", what, err);
+	exit(1);
+}
+
+static void set_old(const char *path)
+{
+	struct timespec ts[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
+
+	utimensat(AT_FDCWD, path, ts, 0);
+}
+
+static void fill(const char *root, unsigned n)
+{
+	char path[4096], body[2048];
+	const char *err;
+	int len;
+
+	len = snprintf(body, sizeof(body),
+		       "Return-Path: <a@example.org>\nFrom: a@example.org\n"
+		       "To: b@example.org\nSubject: bench\n\n");
+	memset(body + len, 'x', sizeof(body) - (size_t)len - 2);
+	body[sizeof(body) - 2] = '\n';
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/cur/%u.M%uP1.bench:2,%s", root,
+			 1600000000u + i, i, i % 3 ? "S" : "");
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 ||
+		    file_write_all(fd, body, sizeof(body) - 1, &err) < 0)
+			die("write", path);
+		close(fd);
+	}
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static double open_once(struct mstore *s)
+{
+	struct mstore_mailbox *mb;
+	const char *err;
+	double t = now();
+
+	if (mstore_mailbox_open(s, "INBOX", false, &mb, &err) <= 0)
+		die("open", err);
+	t = now() - t;
+	mstore_mailbox_close(&mb);
+	return t;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of RUNS opens; touch_cur: make cur/ look changed each time. */
+static double open_median(struct mstore *s, const char *root, bool touch_cur)
+{
+	double t[RUNS];
+	char cur[4096];
+
+	snprintf(cur, sizeof(cur), "%s/cur", root);
+	for (int i = 0; i < RUNS; i++) {
+		if (touch_cur)
+			utimensat(AT_FDCWD, cur, NULL, 0);
+		t[i] = open_once(s);
+	}
+	qsort(t, RUNS, sizeof(t[0]), dbl_cmp);
+	return t[RUNS / 2];
+}
+
+static void steady(struct mstore *s, const char *root)
+{
+	struct mstore_mailbox *mb;
+	char path[4096];
+	const char *err;
+	double t;
+
+	if (mstore_mailbox_open(s, "INBOX", false, &mb, &err) <= 0)
+		die("open", err);
+	t = now();
+	mstore_mailbox_sync(mb, &err);
+	printf("idle sync:                     %8.3f ms\n", (now() - t) * 1e3);
+	snprintf(path, sizeof(path), "%s/new/1700000000.Qnew.bench", root);
+	if (file_write_atomic(path, "Subject: new\n\nx\n", 16, 0600, &err) < 0)
+		die("write", err);
+	t = now();
+	if (mstore_mailbox_sync(mb, &err) < 0)
+		die("sync", err);
+	printf("sync with one new message:     %8.3f ms\n", (now() - t) * 1e3);
+	t = now();
+	if (mstore_store_flags(mb, (uint32_t[]){1}, 1, MSTORE_FLAGS_ADD,
+			       MSTORE_F_FLAGGED, 0, 0, NULL, NULL, &err) < 0)
+		die("store", err);
+	printf("flag change (one message):     %8.3f ms\n", (now() - t) * 1e3);
+	mstore_mailbox_close(&mb);
+}
+
+int main(int argc, char **argv)
+{
+	char tmpl[] = "/tmp/mstore-bench.XXXXXX", root[1024], sub[2048];
+	const char *dir = argc > 1 ? argv[1] : mkdtemp(tmpl), *err;
+	struct mstore_settings set = {.hostname = "bench"};
+	uint64_t n = 10000;
+	struct mstore *s;
+	double t;
+
+	if (dir == NULL || (argc > 2 && num_parse_u64(argv[2], strlen(argv[2]),
+						      10000000, &n) <= 0))
+		die("usage", "mstore-bench [DIR [N]]");
+	snprintf(root, sizeof(root), "%s/user", dir);
+	set.user_root = root;
+	if (mstore_open(&set, &s, &err) < 0)
+		die("open store", err);
+	fill(root, (unsigned)n);
+	snprintf(sub, sizeof(sub), "%s/cur", root);
+	set_old(sub);
+	snprintf(sub, sizeof(sub), "%s/new", root);
+	set_old(sub);
+	printf("messages:                      %8llu\n", (unsigned long long)n);
+	t = open_once(s);
+	printf("first open (builds the index): %8.3f ms\n", t * 1e3);
+	printf("open, unchanged (median):      %8.3f ms\n",
+	       open_median(s, root, false) * 1e3);
+	printf("open, cur/ changed (median):   %8.3f ms\n",
+	       open_median(s, root, true) * 1e3);
+	snprintf(sub, sizeof(sub), "%s/cur", root);
+	set_old(sub);
+	steady(s, root);
+	mstore_free(&s);
+	if (argc <= 1)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}

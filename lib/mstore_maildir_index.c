@@ -1,0 +1,576 @@
+/* mstore_maildir_index.c: the per-mailbox index file of the Maildir++
+ * store (postern-index) and the small postern-meta file, in memory as a
+ * struct mdir_state.
+ *
+ * The index is binary in host byte order (a byte-order mark makes a file
+ * from another architecture count as corrupt) and is checked completely
+ * on load: sizes, a checksum over everything, ascending UIDs below UIDNEXT,
+ * names inside the name table. Anything wrong means "rebuild", never a
+ * crash. Layout: header, keyword names (length-prefixed), the name table
+ * size, fixed-size message records, the name table, the checksum. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "mem.h"
+#include "msg.h"
+#include "mstore_internal.h"
+
+#define INDEX_MAGIC "PSTIDX01"
+#define INDEX_BOM 0x01020304u
+#define INDEX_VERSION 1u
+#define INDEX_MAX ((size_t)2 << 30)
+#define REC_SIZE 88
+#define META_MAX 65536
+
+void mdir_state_clear(struct mdir_state *st)
+{
+	for (size_t i = 0; i < st->keyword_count; i++)
+		mem_free(st->keywords[i]);
+	mem_free(st->recs);
+	str_deinit(&st->names);
+	memset(st, 0, sizeof(*st));
+}
+
+const char *mdir_rec_name(const struct mdir_state *st, const struct mdir_rec *r)
+{
+	return st->names.data + r->name_off;
+}
+
+long mdir_rec_find(const struct mdir_state *st, uint32_t uid)
+{
+	size_t lo = 0, hi = st->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->recs[mid].m.uid == uid)
+			return (long)mid;
+		if (st->recs[mid].m.uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static uint32_t names_add(struct mdir_state *st, const char *name, size_t len)
+{
+	size_t off = st->names.len;
+
+	str_append(&st->names, name, len);
+	str_putc(&st->names, '\0');
+	return (uint32_t)off;
+}
+
+struct mdir_rec *mdir_rec_add(struct mdir_state *st, const char *name,
+			      size_t len, size_t base_len, bool in_new)
+{
+	struct mdir_rec *r;
+
+	if (st->count == st->cap) {
+		st->cap = st->cap < 64 ? 64 : size_mul(st->cap, 2);
+		st->recs =
+		    mem_realloc(st->recs, size_mul(st->cap, sizeof(*st->recs)));
+	}
+	r = &st->recs[st->count++];
+	memset(r, 0, sizeof(*r));
+	r->name_off = names_add(st, name, len);
+	r->name_len = (uint16_t)len;
+	r->base_len = (uint16_t)base_len;
+	r->in_new = in_new;
+	return r;
+}
+
+void mdir_rec_rename(struct mdir_state *st, struct mdir_rec *r,
+		     const char *name, size_t len, bool in_new)
+{
+	r->name_off = names_add(st, name, len);
+	r->name_len = (uint16_t)len;
+	r->in_new = in_new;
+}
+
+void mdir_state_compact(struct mdir_state *st)
+{
+	struct str names;
+	size_t j = 0;
+
+	str_init(&names, st->names.len + 1);
+	for (size_t i = 0; i < st->count; i++) {
+		struct mdir_rec r = st->recs[i];
+
+		if (r.m.uid == 0)
+			continue;
+		size_t off = names.len;
+		str_append(&names, st->names.data + r.name_off, r.name_len);
+		str_putc(&names, '\0');
+		r.name_off = (uint32_t)off;
+		st->recs[j++] = r;
+	}
+	st->count = j;
+	str_deinit(&st->names);
+	st->names = names;
+}
+
+/* A checksum for corruption, not for adversaries: 8 bytes per step. */
+uint64_t mdir_index_checksum(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h = (h << 31) | (h >> 33);
+	}
+	for (; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+#define PUT(buf, v)                                                            \
+	do {                                                                   \
+		__typeof__(v) put_v_ = (v);                                    \
+		str_append((buf), &put_v_, sizeof(put_v_));                    \
+	} while (0)
+
+static void put_rec(struct str *b, const struct mdir_rec *r)
+{
+	static const char pad[3];
+
+	PUT(b, r->m.uid);
+	PUT(b, r->m.flags);
+	PUT(b, r->m.keywords);
+	PUT(b, r->name_off);
+	PUT(b, r->name_len);
+	PUT(b, r->base_len);
+	PUT(b, r->in_new);
+	str_append(b, pad, sizeof(pad));
+	PUT(b, r->cache_bytes);
+	PUT(b, r->m.modseq);
+	PUT(b, r->m.size);
+	PUT(b, r->cache_off);
+	PUT(b, r->m.internaldate);
+	str_append(b, r->m.emailid, sizeof(r->m.emailid));
+}
+
+static void serialize(const struct mdir_state *st, struct str *b)
+{
+	uint64_t sum;
+
+	str_append(b, INDEX_MAGIC, 8);
+	PUT(b, (uint32_t)INDEX_BOM);
+	PUT(b, (uint32_t)INDEX_VERSION);
+	PUT(b, st->uidvalidity);
+	PUT(b, st->uidnext);
+	PUT(b, st->first_recent_uid);
+	PUT(b, (uint32_t)st->count);
+	PUT(b, st->highestmodseq);
+	PUT(b, st->cache_id);
+	PUT(b, st->new_mtime.sec);
+	PUT(b, st->new_mtime.nsec);
+	PUT(b, st->cur_mtime.sec);
+	PUT(b, st->cur_mtime.nsec);
+	str_append(b, st->mailboxid, sizeof(st->mailboxid));
+	PUT(b, (uint32_t)st->keyword_count);
+	for (size_t i = 0; i < st->keyword_count; i++) {
+		size_t len = strlen(st->keywords[i]);
+
+		PUT(b, (uint8_t)len);
+		str_append(b, st->keywords[i], len);
+	}
+	PUT(b, (uint32_t)st->names.len);
+	for (size_t i = 0; i < st->count; i++)
+		put_rec(b, &st->recs[i]);
+	str_append(b, st->names.data, st->names.len);
+	sum = mdir_index_checksum(b->data, b->len);
+	PUT(b, sum);
+}
+
+int mdir_index_write(struct mdir_mailbox *mb)
+{
+	struct str buf, path;
+	const char *err;
+	struct stat st;
+	int r, fd;
+
+	mdir_cache_maybe_compact(mb);
+	mdir_state_compact(&mb->st);
+	str_init(&buf, 256 + mb->st.count * REC_SIZE + mb->st.names.len);
+	str_init(&path, 0);
+	str_printf(&path, "%s/" MDIR_INDEX, mb->path);
+	serialize(&mb->st, &buf);
+	r = file_write_atomic(path.data, buf.data, buf.len, 0600, &err);
+	if (r < 0) {
+		mstore_error(mb->pub.s, "%s", err);
+		/* UIDs not on disk must not be handed out: reload next time */
+		mb->loaded = false;
+	} else {
+		/* ours until the lock goes: remember it as loaded */
+		fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 && fstat(fd, &st) == 0) {
+			if (mb->index_fd >= 0)
+				close(mb->index_fd);
+			mb->index_fd = fd;
+			mb->index_dev = st.st_dev;
+			mb->index_ino = st.st_ino;
+			mb->loaded = true;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+		mb->index_dirty = false;
+		mb->pending_count = 0; /* the heads are in the file now */
+	}
+	str_deinit(&buf);
+	str_deinit(&path);
+	return r;
+}
+
+/* A bounds-checked reader over the file image. */
+struct cursor {
+	const unsigned char *p;
+	size_t len, pos;
+	bool bad;
+};
+
+static void get(struct cursor *c, void *out, size_t n)
+{
+	if (c->bad || c->len - c->pos < n) {
+		c->bad = true;
+		memset(out, 0, n);
+		return;
+	}
+	memcpy(out, c->p + c->pos, n);
+	c->pos += n;
+}
+
+#define GET(c, v) get((c), &(v), sizeof(v))
+
+static bool id_valid(const char *id, size_t size)
+{
+	size_t len = strnlen(id, size);
+
+	if (len == 0 || len == size)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = id[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+static const char *get_keywords(struct cursor *c, struct mdir_state *st)
+{
+	uint32_t n;
+
+	GET(c, n);
+	if (n > MSTORE_KEYWORD_MAX)
+		return "too many keywords";
+	for (uint32_t i = 0; i < n && !c->bad; i++) {
+		uint8_t len;
+		char name[256];
+
+		GET(c, len);
+		get(c, name, len);
+		name[len] = '\0';
+		if (c->bad || strlen(name) != len ||
+		    !mstore_keyword_valid(name))
+			return "bad keyword";
+		st->keywords[st->keyword_count++] = mem_strdup(name);
+	}
+	return NULL;
+}
+
+static const char *get_header(struct cursor *c, struct mdir_state *st,
+			      uint32_t *count_r)
+{
+	char magic[8];
+	uint32_t bom, version;
+
+	get(c, magic, 8);
+	GET(c, bom);
+	GET(c, version);
+	if (c->bad || memcmp(magic, INDEX_MAGIC, 8) != 0 || bom != INDEX_BOM ||
+	    version != INDEX_VERSION)
+		return "not an index file of this version";
+	GET(c, st->uidvalidity);
+	GET(c, st->uidnext);
+	GET(c, st->first_recent_uid);
+	GET(c, *count_r);
+	GET(c, st->highestmodseq);
+	GET(c, st->cache_id);
+	GET(c, st->new_mtime.sec);
+	GET(c, st->new_mtime.nsec);
+	GET(c, st->cur_mtime.sec);
+	GET(c, st->cur_mtime.nsec);
+	get(c, st->mailboxid, sizeof(st->mailboxid));
+	if (c->bad)
+		return "truncated";
+	if (st->uidvalidity == 0 || st->uidnext == 0 ||
+	    st->first_recent_uid > st->uidnext ||
+	    *count_r > MDIR_MAX_MESSAGES || *count_r >= st->uidnext ||
+	    !id_valid(st->mailboxid, 40))
+		return "bad header";
+	return get_keywords(c, st);
+}
+
+static const char *rec_check(const struct mdir_state *st,
+			     const struct mdir_rec *r, uint32_t prev_uid,
+			     size_t names_len, const unsigned char *names)
+{
+	if (r->m.uid <= prev_uid || r->m.uid >= st->uidnext)
+		return "UIDs out of order";
+	if (r->m.modseq > st->highestmodseq ||
+	    (r->m.flags & ~MSTORE_F_STORED_MASK) != 0 || r->in_new > 1 ||
+	    (st->keyword_count < 32 &&
+	     (r->m.keywords >> st->keyword_count) != 0))
+		return "bad message record";
+	if (r->name_len == 0 || r->name_len > 255 || r->base_len == 0 ||
+	    r->base_len > r->name_len ||
+	    (size_t)r->name_off + r->name_len >= names_len ||
+	    names[r->name_off + r->name_len] != '\0' ||
+	    memchr(names + r->name_off, '/', r->name_len) != NULL ||
+	    memchr(names + r->name_off, '\0', r->name_len) != NULL)
+		return "bad file name";
+	if (r->m.emailid[0] == '\0' ||
+	    memchr(r->m.emailid, '\0', sizeof(r->m.emailid)) == NULL)
+		return "bad EMAILID";
+	return NULL;
+}
+
+/* One bounds check per record: this loop is most of an open. */
+static void get_rec(struct cursor *c, struct mdir_rec *r)
+{
+	const unsigned char *p = c->p + c->pos;
+
+	if (c->bad || c->len - c->pos < REC_SIZE) {
+		c->bad = true;
+		return;
+	}
+	c->pos += REC_SIZE;
+	memcpy(&r->m.uid, p, 4);
+	memcpy(&r->m.flags, p + 4, 4);
+	memcpy(&r->m.keywords, p + 8, 4);
+	memcpy(&r->name_off, p + 12, 4);
+	memcpy(&r->name_len, p + 16, 2);
+	memcpy(&r->base_len, p + 18, 2);
+	r->in_new = p[20];
+	memcpy(&r->cache_bytes, p + 24, 4);
+	memcpy(&r->m.modseq, p + 28, 8);
+	memcpy(&r->m.size, p + 36, 8);
+	memcpy(&r->cache_off, p + 44, 8);
+	memcpy(&r->m.internaldate, p + 52, 8);
+	memcpy(r->m.emailid, p + 60, sizeof(r->m.emailid));
+}
+
+const char *mdir_index_parse(const void *data, size_t len,
+			     struct mdir_state *st)
+{
+	const unsigned char *p = data;
+	struct cursor c = {.p = p, .len = len};
+	uint32_t count, names_len, prev = 0;
+	uint64_t sum;
+	const char *why;
+
+	if (len < 8 + 8)
+		return "truncated";
+	memcpy(&sum, p + len - 8, 8);
+	if ((why = get_header(&c, st, &count)) != NULL)
+		return why;
+	GET(&c, names_len);
+	if (c.bad || c.len - c.pos != (size_t)count * REC_SIZE + names_len + 8)
+		return "size does not match";
+	if (mdir_index_checksum(p, len - 8) != sum)
+		return "checksum mismatch";
+	const unsigned char *names = p + c.pos + (size_t)count * REC_SIZE;
+	st->cap = count > 0 ? count : 1;
+	st->recs = mem_calloc(st->cap, sizeof(*st->recs));
+	for (uint32_t i = 0; i < count; i++) {
+		struct mdir_rec *r = &st->recs[i];
+
+		get_rec(&c, r);
+		if (c.bad)
+			return "truncated";
+		if ((why = rec_check(st, r, prev, names_len, names)) != NULL)
+			return why;
+		prev = r->m.uid;
+		st->count++;
+	}
+	str_init(&st->names, names_len + 1);
+	str_append(&st->names, names, names_len);
+	return NULL;
+}
+
+static int read_fd(int fd, struct str *out, size_t size)
+{
+	str_init(out, size + 1);
+	while (out->len < size) {
+		ssize_t n = read(fd, out->data + out->len, size - out->len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+	return 1;
+}
+
+/* 1 loaded into st, 0 corrupt (why in *why_r), -1 error. */
+static int load(struct mdir_mailbox *mb, int fd, const struct stat *sb,
+		const char *path, struct mdir_state *st, const char **why_r)
+{
+	struct str img;
+	int r;
+
+	if (!S_ISREG(sb->st_mode) || (uint64_t)sb->st_size > INDEX_MAX) {
+		*why_r = "not a regular file or too large";
+		return 0;
+	}
+	if (read_fd(fd, &img, (size_t)sb->st_size) < 0) {
+		r = errno == 0 ? 0 : mstore_error_sys(mb->pub.s, "read", path);
+		*why_r = "short read";
+	} else {
+		*why_r = mdir_index_parse(img.data, img.len, st);
+		r = *why_r == NULL ? 1 : 0;
+		if (r == 0 && st->uidvalidity == 0 && img.len >= 24 &&
+		    memcmp(img.data, INDEX_MAGIC, 8) == 0)
+			memcpy(&st->uidvalidity, img.data + 16, 4);
+	}
+	str_deinit(&img);
+	return r;
+}
+
+int mdir_index_refresh(struct mdir_mailbox *mb, uint32_t *old_uidvalidity_r,
+		       bool *corrupt_r)
+{
+	struct mdir_state st = {0};
+	struct stat sb;
+	struct str path;
+	const char *why = NULL;
+	int fd, r;
+
+	*old_uidvalidity_r = 0;
+	*corrupt_r = false;
+	str_init(&path, 0);
+	str_printf(&path, "%s/" MDIR_INDEX, mb->path);
+	if (stat(path.data, &sb) == 0 && mb->loaded &&
+	    sb.st_ino == mb->index_ino && sb.st_dev == mb->index_dev) {
+		str_deinit(&path);
+		return 1;
+	}
+	fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = errno == ENOENT
+			? 0
+			: mstore_error_sys(mb->pub.s, "open", path.data);
+		str_deinit(&path);
+		return r;
+	}
+	errno = 0;
+	r = fstat(fd, &sb) < 0 ? mstore_error_sys(mb->pub.s, "fstat", path.data)
+			       : load(mb, fd, &sb, path.data, &st, &why);
+	if (r > 0) {
+		mdir_state_clear(&mb->st);
+		mb->st = st;
+		if (mb->index_fd >= 0)
+			close(mb->index_fd);
+		mb->index_fd = fd;
+		mb->index_dev = sb.st_dev;
+		mb->index_ino = sb.st_ino;
+		mb->loaded = true;
+		mdir_cache_apply_pending(mb);
+	} else {
+		if (r == 0) {
+			msg_warn("%s: index corrupt (%s), rebuilding",
+				 path.data, why);
+			*old_uidvalidity_r = st.uidvalidity;
+			*corrupt_r = true;
+		}
+		mdir_state_clear(&st);
+		close(fd);
+	}
+	str_deinit(&path);
+	return r;
+}
+
+static void meta_line(struct mdir_state *st, const char *line, size_t len,
+		      bool *kw_seen)
+{
+	char buf[256];
+
+	if (len >= sizeof(buf))
+		return;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (strncmp(buf, "mailboxid ", 10) == 0 && id_valid(buf + 10, 40)) {
+		memset(st->mailboxid, 0, sizeof(st->mailboxid));
+		memcpy(st->mailboxid, buf + 10, strlen(buf + 10));
+	} else if (strncmp(buf, "keyword ", 8) == 0 &&
+		   mstore_keyword_valid(buf + 8) &&
+		   st->keyword_count < MSTORE_KEYWORD_MAX) {
+		for (size_t i = 0; i < st->keyword_count; i++)
+			if (strcasecmp(st->keywords[i], buf + 8) == 0)
+				return;
+		st->keywords[st->keyword_count++] = mem_strdup(buf + 8);
+		*kw_seen = true;
+	}
+}
+
+void mdir_meta_read(struct mdir_mailbox *mb)
+{
+	struct str path, buf;
+	const char *err;
+	bool kw = false;
+
+	str_init(&path, 0);
+	str_init(&buf, 0);
+	str_printf(&path, "%s/" MDIR_META, mb->path);
+	if (file_read_all(path.data, &buf, META_MAX, &err) > 0) {
+		const char *p = buf.data, *end = buf.data + buf.len;
+
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len =
+			    nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+			meta_line(&mb->st, p, len, &kw);
+			p += len + 1;
+		}
+	}
+	str_deinit(&path);
+	str_deinit(&buf);
+}
+
+int mdir_meta_write(struct mdir_mailbox *mb)
+{
+	struct str path, buf;
+	const char *err;
+	int r;
+
+	str_init(&path, 0);
+	str_init(&buf, 0);
+	str_printf(&path, "%s/" MDIR_META, mb->path);
+	str_printf(&buf, "mailboxid %s\n", mb->st.mailboxid);
+	for (size_t i = 0; i < mb->st.keyword_count; i++)
+		str_printf(&buf, "keyword %s\n", mb->st.keywords[i]);
+	r = file_write_atomic(path.data, buf.data, buf.len, 0600, &err);
+	if (r < 0)
+		mstore_error(mb->pub.s, "%s", err);
+	str_deinit(&path);
+	str_deinit(&buf);
+	return r;
+}
