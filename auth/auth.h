@@ -46,6 +46,17 @@ long auth_request(struct auth_state *a, struct attr_rec *req,
 /* ---- conn.c */
 void auth_conn_start(struct auth_state *a, int fd);
 
+/* ---- cache.c */
+/* size slots kept ttl_seconds each; 0 for either turns the cache off. */
+void auth_cache_init(size_t size, uint64_t ttl_seconds);
+/* Was user (canonical) with this password and stored hash verified in
+ * the last ttl? */
+bool auth_cache_hit(const char *user, const char *password, const char *hash,
+		    uint64_t now_ms);
+/* Remembers a successful verification. */
+void auth_cache_add(const char *user, const char *password, const char *hash,
+		    uint64_t now_ms);
+
 /* ---- delay.c */
 /* Records a failure from client at now_ms; returns the delay to apply. */
 unsigned auth_delay_failure(const char *client, uint64_t now_ms);

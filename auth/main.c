@@ -22,6 +22,8 @@ static int auth_post_init(struct server *srv, const char **error_r)
 	state.srv = srv;
 	state.path = mem_strdup(path);
 	state.domain = conf_get(conf, "mydomain");
+	auth_cache_init((size_t)conf_get_int(conf, "auth_cache_size"),
+			(uint64_t)conf_get_time(conf, "auth_cache_ttl"));
 	/* Makes the dummy hash now, so that the first unknown user does not
 	 * take longer than a known one (lib/users.h). */
 	(void)users_password_verify(NULL, "");

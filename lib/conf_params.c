@@ -71,6 +71,9 @@ static const struct conf_param builtin_params[] = {
 	P_STR("mail_store", LOCALSTATEDIR "/vmail"),
 	P_STR("mail_store_owner", "postern-mail"),
 	P_STR("users_table", "texthash:$config_directory/users"),
+	/* The auth daemon's memory of successful logins (auth/cache.c). */
+	P_INT("auth_cache_size", "1000", 0, 1000000),
+	P_TIME("auth_cache_ttl", "1h", 's', 0, MAXI),
 	P_STR("mail_name", "Postern"),
 	P_STR("mail_version", PACKAGE_VERSION),
 	P_STR("syslog_name", "postern"),
