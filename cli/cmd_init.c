@@ -30,8 +30,8 @@
 
 #define INIT_PORT_BASE_DEFAULT 10000
 #define INIT_DOMAIN_MAX 253
-/* The highest standard port of the suite (IMAPS). */
-#define INIT_PORT_TOP 993
+/* The highest standard port of the suite (POP3S). */
+#define INIT_PORT_TOP 995
 
 struct init_opts {
 	const char *dir;
@@ -111,7 +111,9 @@ static const char master_cf_text[] =
     "127.0.0.1:%-7ld  inet  n       n       n       -       -       imapd\n"
     "127.0.0.1:%-7ld  inet  n       n       n       -       -       imapd\n"
     "  -o imapd_tls_wrappermode=yes\n"
-    "127.0.0.1:%-7ld  inet  n       n       n       -       -       pop3d\n";
+    "127.0.0.1:%-7ld  inet  n       n       n       -       -       pop3d\n"
+    "127.0.0.1:%-7ld  inet  n       n       n       -       -       pop3d\n"
+    "  -o pop3d_tls_wrappermode=yes\n";
 
 static int usage(void)
 {
@@ -248,7 +250,7 @@ static int write_config(const struct init_opts *o, const char *dir)
 	ret = write_file(dir, "main.cf", text.data, 0644);
 	str_clear(&text);
 	str_printf(&text, master_cf_text, b, b + 25, b + 587, b + 465, b + 143,
-		   b + 993, b + 110);
+		   b + 993, b + 110, b + 995);
 	if (ret > 0)
 		ret = write_file(dir, "master.cf", text.data, 0644);
 	if (ret > 0)
@@ -391,10 +393,10 @@ static int create(struct init_opts *o)
 		long b = o->port_base;
 		printf("created the Postern instance in %s for %s:\n"
 		       "  SMTP 127.0.0.1:%ld, submission %ld, submissions %ld, "
-		       "IMAP %ld, IMAPS %ld, POP3 %ld\n"
+		       "IMAP %ld, IMAPS %ld, POP3 %ld, POP3S %ld\n"
 		       "  start it with: postern -c %s start\n",
 		       dir, o->domain, b + 25, b + 587, b + 465, b + 143,
-		       b + 993, b + 110, dir);
+		       b + 993, b + 110, b + 995, dir);
 		ret = 1;
 	}
 	free(dir);

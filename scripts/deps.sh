@@ -7,7 +7,7 @@ build_pkgs="build-essential autoconf automake pkg-config libssl-dev libdb-dev
 liblmdb-dev libpcre2-dev libldns-dev libcrypt-dev openssl"
 # postfix only for its smtp-source and smtp-sink test tools (installed
 # unconfigured: no system MTA is set up); isync and curl are IMAP clients.
-test_pkgs="clang libclang-rt-dev python3 nsd swaks postfix isync curl"
+test_pkgs="clang libclang-rt-dev python3 nsd swaks postfix isync curl fetchmail mutt tmux"
 want=$build_pkgs
 [ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"
 missing=""
