@@ -20,5 +20,10 @@ int cmd_status_main(int argc, char **argv);
 int cmd_check_main(int argc, char **argv);
 /* The users table (cmd_user.c). */
 int cmd_user_main(int argc, char **argv);
+/* The queue: list, show, flush, delete, requeue, hold, release
+ * (cmd_queue*.c). */
+int cmd_queue_main(int argc, char **argv);
+/* `postern flush`: the same as `postern queue flush`. */
+int cmd_flush_main(int argc, char **argv);
 
 #endif

@@ -30,6 +30,10 @@ static const struct command commands[] = {
 	{"check", cmd_check_main, "check"},
 	{"user", cmd_user_main,
 	 "user add [-q QUOTA] | passwd | del ADDRESS; user list"},
+	{"queue", cmd_queue_main,
+	 "queue list [--json] | show ID | flush | delete|requeue|hold|release "
+	 "ID...|ALL"},
+	{"flush", cmd_flush_main, "flush"},
 };
 
 static int usage(void)

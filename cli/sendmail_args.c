@@ -134,8 +134,11 @@ static int opt_flag(struct sm_opts *o, const char *arg, const char **error_r)
 		o->ignore_dots = true;
 	else if (strcmp(arg, "I") == 0)
 		return set_mode(o, SM_NEWALIASES, error_r);
-	else if (arg[0] == 'q')
+	else if (arg[0] == 'q') {
+		if (o->mode == SM_MAILQ) /* mailq -q: a flush, as in Postfix */
+			o->mode = SM_SUBMIT;
 		return set_mode(o, SM_FLUSH, error_r);
+	}
 	else if (arg[0] == 'b')
 		return opt_b(o, arg + 1, error_r);
 	else if (arg[0] == 'o' || arg[0] == 'A' || strcmp(arg, "m") == 0 ||

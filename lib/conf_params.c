@@ -138,6 +138,10 @@ static const struct conf_param builtin_params[] = {
 					   "defer_unauth_destination"),
 	P_LIST("smtpd_recipient_restrictions", ""),
 	P_LIST("smtpd_data_restrictions", ""),
+	/* ETRN (RFC 1985): who may ask (empty: anyone, as in Postfix), and
+	 * for which destinations (459 for the others). */
+	P_LIST("smtpd_etrn_restrictions", ""),
+	P_LIST("fast_flush_domains", "$relay_domains"),
 	P_LIST("smtpd_sender_login_maps", ""),
 	P_BOOL("smtpd_delay_reject", "yes"),
 	P_BOOL("smtpd_reject_unlisted_recipient", "yes"),

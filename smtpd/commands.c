@@ -1,7 +1,7 @@
 /* commands.c: the SMTP command table (which command each state allows)
  * and the commands that do not touch the transaction: HELO, EHLO, RSET,
  * NOOP, QUIT, VRFY, HELP, STARTTLS. MAIL and RCPT are in cmd_mail.c, DATA
- * and BDAT in cmd_data.c, AUTH in cmd_auth.c. */
+ * and BDAT in cmd_data.c, AUTH in cmd_auth.c, ETRN in cmd_etrn.c. */
 #include "config.h"
 
 #include <string.h>
@@ -43,6 +43,8 @@ static const struct cmd_def commands[] = {
     {"STARTTLS", ST(INIT) | ST(IDLE), cmd_starttls, false},
     /* Any state: cmd_auth.c gives the specific refusals. */
     {"AUTH", ST_ANY, smtpd_cmd_auth, false},
+    /* Any state: cmd_etrn.c refuses it inside a transaction. */
+    {"ETRN", ST_ANY, smtpd_cmd_etrn, true},
 };
 
 static const char *bad_sequence_text(const struct session *s,
@@ -134,6 +136,7 @@ static void cmd_ehlo(struct session *s, const char *arg, size_t len)
 			    (unsigned long long)cfg->message_size_limit);
 	else
 		smtpd_reply(s, "250-SIZE");
+	smtpd_reply(s, "250-ETRN");
 	if (cfg->tls != NULL && !s->tls_active)
 		smtpd_reply(s, "250-STARTTLS");
 	if (smtpd_auth_offered(s))
@@ -194,7 +197,7 @@ static void cmd_help(struct session *s, const char *arg, size_t len)
 	(void)len;
 	smtpd_reply(s,
 		    "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
-		    "RSET NOOP QUIT VRFY HELP%s%s",
+		    "RSET NOOP QUIT VRFY ETRN HELP%s%s",
 		    s->cfg->tls != NULL ? " STARTTLS" : "",
 		    s->cfg->sasl_enabled ? " AUTH" : "");
 }

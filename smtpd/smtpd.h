@@ -233,6 +233,10 @@ int smtpd_auth_rcpt_exists(const struct smtpd_config *cfg, const struct addr *a,
 int smtpd_auth_sender_owned(struct session *s, const char *sender,
 			    struct str *reply_r);
 
+/* ---- cmd_etrn.c ---- */
+/* ETRN (RFC 1985): makes the domain's deferred mail due now. */
+void smtpd_cmd_etrn(struct session *s, const char *arg, size_t len);
+
 /* ---- received.c ---- */
 /* Appends the Received: header (folded, CRLF lines) for the message. */
 void smtpd_received_header(const struct session *s, const char *queue_id,
