@@ -55,6 +55,8 @@ static const char *const notify[] = {"bounce",	"2bounce",  "data",
 				     "delay",	"policy",   "protocol",
 				     "resource", "software", NULL};
 
+static const char *const quota_actions[] = {"defer", "bounce", NULL};
+
 static const struct conf_param builtin_params[] = {
 	/* Installation and identity of the suite. */
 	P_INT("compatibility_level", "1", 1, CONF_COMPAT_LEVEL_MAX),
@@ -197,6 +199,12 @@ static const struct conf_param builtin_params[] = {
 	P_STR("bounce_notice_recipient", "postmaster"),
 	P_STR("delay_notice_recipient", "postmaster"),
 	P_STR("error_notice_recipient", "postmaster"),
+	/* local and pipe: delivery to mailboxes, files and commands.
+	 * mailbox_size_limit is Postfix's name, applied to the whole Maildir;
+	 * over quota defers (4.2.2) unless mailbox_quota_action = bounce. */
+	P_TIME("command_time_limit", "1000s", 's', 1, 86400),
+	P_SIZE("mailbox_size_limit", "51200000", 0, MAXS),
+	P_CHOICE("mailbox_quota_action", "defer", quota_actions),
 
 	/* master and the server skeleton. */
 	P_INT("default_process_limit", "100", 1, 100000),

@@ -1,4 +1,6 @@
 /* dict_source.c: streaming reader of table source files (see dict_source.h).
+ * The aliases(5) form "name: value, value" is read by the same code: the
+ * colon after a key is dropped (why: dict_source.h).
  *
  * Three layers: a reader that hands out physical lines from a file (through
  * a bounded buffer) or from memory; an assembler that drops comments and
@@ -336,6 +338,8 @@ static char *src_quoted_key(char *text, char *end, char **key_r, int line,
 		src_fail(error_r, e->origin, line, "empty key");
 		return NULL;
 	}
+	if (p < end && *p == ':')
+		p++; /* aliases(5): "name with blanks": value */
 	if (p < end && !src_is_ws(*p)) {
 		src_fail(error_r, e->origin, line,
 			 "expected whitespace after quoted key");
@@ -361,6 +365,10 @@ static int src_entry(void *ctx, char *text, size_t len, int line,
 		while (p < end && !src_is_ws(*p))
 			p++;
 		key_end = p;
+		/* aliases(5): "name: value"; a key that must end in ':'
+		 * is written in quotes */
+		if (key_end - key > 1 && key_end[-1] == ':')
+			key_end--;
 	}
 	while (p < end && src_is_ws(*p))
 		p++;

@@ -12,6 +12,16 @@
  * backslash, any other backslash is kept as is. The value is the rest of
  * the logical line, trailing whitespace removed. Lines may end in CRLF.
  *
+ * The same files may be written as aliases(5) says: "name: value, value",
+ * i.e. a ':' that ends the key (unquoted "name:", or "quoted name":) is
+ * not part of it. So one reader serves postern map, newaliases and
+ * texthash tables whether the file is an aliases file or a postmap-style
+ * table, with nothing to tell them apart: no lookup key (address, domain,
+ * local part, IP address or network) ends in ':', so no working table
+ * changes meaning. A key that must end in ':' is written in quotes
+ * ("key:" value). Values are kept as written (the comma list is split by
+ * whoever reads aliases: local(8)).
+ *
  * Errors, each naming "path:line: " and stopping the parse:
  *   line longer than N bytes   (physical or logical; DICT_SOURCE_LINE_MAX)
  *   NUL byte in line

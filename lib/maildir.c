@@ -168,7 +168,11 @@ static int deliver_tmp(const struct maildir_delivery *d, const char *tmp,
 {
 	int fd, r;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	/* The name holds our pid: two deliveries of one message to one
+	 * mailbox (two aliases) never share a tmp/ file; a stale one left
+	 * by a dead process with our pid goes first. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
 	if (fd < 0)
 		return maildir_fail("create", tmp, error_r);
@@ -210,7 +214,7 @@ int maildir_deliver(const struct maildir_delivery *d, maildir_write_fn *fn,
 	name_append_host(&base, d->hostname);
 	str_init(&tmp, 0);
 	str_init(&final, 0);
-	str_printf(&tmp, "%s/tmp/%s", d->path, base.data);
+	str_printf(&tmp, "%s/tmp/%s.P%ld", d->path, base.data, (long)getpid());
 	str_printf(&final, "%s/new/%s", d->path, base.data);
 	/* found: 1 in new/ or cur/, 0 not yet delivered, -1 error */
 	if (lstat(final.data, &st) == 0)

@@ -1,6 +1,6 @@
 /* maildir.h: delivery into a Maildir++ folder, idempotent per key.
  *
- * A message is written to tmp/NAME, fsync'd, linked to new/NAME (link, not
+ * A message is written to tmp/NAME.PPID, fsync'd, linked to new/NAME (link, not
  * rename: an existing new/NAME is never replaced), the folder new/ is
  * fsync'd, then tmp/NAME is removed. NAME is "SECONDS.KEY.HOST": the key
  * comes from the queue ID and the final recipient (maildir_key()), so a

@@ -53,17 +53,21 @@ struct users_copy {
 	struct dict *keys;
 };
 
-/* Keeps the address and its domain, never the password hash (only the
- * auth daemon holds those). */
+/* Keeps the address, its domain and its quota=BYTES (local's mailbox
+ * limit), never the password hash (only the auth daemon holds those). */
 static int users_domain(void *ctx, const char *key, const char *value)
 {
 	struct users_copy *c = ctx;
 	const char *at = strrchr(key, '@');
+	const char *q = strstr(value, " quota=");
+	char *keep;
 
-	(void)value;
 	if (at != NULL)
 		domain_add(c->domains, at + 1, strlen(at + 1));
-	(void)dict_mem_add(c->keys, key, "", "users_table", 0);
+	keep = q != NULL ? mem_strndup(q + 1, strcspn(q + 1, " \t")) : NULL;
+	(void)dict_mem_add(c->keys, key, keep != NULL ? keep : "",
+			   "users_table", 0);
+	mem_free(keep);
 	return 0;
 }
 

@@ -1,8 +1,11 @@
 /* mailbox.c: the last step of local delivery: one message into one
- * Maildir++ mailbox, $mail_store/DOMAIN/LOCALPART/, through lib/maildir
- * (idempotent by queue ID and mailbox). The stored copy starts with
- * Return-Path: and Delivered-To:, and its lines end in LF (the queue keeps
- * CRLF; Maildir readers expect the local convention). */
+ * Maildir++ mailbox, $mail_store/DOMAIN/LOCALPART/ (or an alias's
+ * "/path/" Maildir), through lib/maildir (idempotent by queue ID and
+ * mailbox). The stored copy starts with Return-Path: and Delivered-To:,
+ * and its lines end in LF (the queue keeps CRLF; Maildir readers expect
+ * the local convention). The quota is checked once lib/maildir has found
+ * no earlier copy, so that a retry after a crash never bounces a message
+ * that is already in the mailbox. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,11 +13,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "content.h"
 #include "file.h"
 #include "local.h"
 #include "maildir.h"
 
-#define HEADERS_MAX (256 * 1024)
 #define COPY_BUF 65536
 
 static ssize_t content_pread(struct local_msg *msg, uint64_t pos, char *buf,
@@ -36,63 +39,44 @@ static ssize_t content_pread(struct local_msg *msg, uint64_t pos, char *buf,
 
 int local_read_headers(struct local_msg *msg, const char **error_r)
 {
-	char buf[8192];
-	uint64_t pos = 0;
-	ssize_t n;
-	char *end;
-
-	str_clear(&msg->headers);
-	while (msg->headers.len < HEADERS_MAX && pos < msg->size) {
-		n = content_pread(msg, pos, buf, sizeof(buf));
-		if (n < 0) {
-			*error_r = strerror(errno);
-			return -1;
-		}
-		str_append(&msg->headers, buf, (size_t)n);
-		pos += (uint64_t)n;
-		end = strstr(msg->headers.data, "\r\n\r\n");
-		if (end != NULL) {
-			str_truncate(&msg->headers,
-				     (size_t)(end - msg->headers.data) + 2);
-			break;
-		}
-	}
-	return 1;
+	return content_read_headers(msg->fd, msg->offset, msg->size,
+				    &msg->headers, error_r);
 }
 
-/* Counts headers named name; with value, only those whose value is it
- * (case-insensitive, blanks around ignored). */
-static size_t header_count(const struct str *h, const char *name,
-			   const char *value)
+bool local_loop_check(struct local_msg *msg, const char *rcpt,
+		      struct local_result *res)
 {
-	size_t nlen = strlen(name), count = 0;
-	const char *p = h->data, *eol, *v;
-
-	for (; p != NULL && *p != '\0'; p = eol != NULL ? eol + 2 : NULL) {
-		eol = strstr(p, "\r\n");
-		if (strncasecmp(p, name, nlen) != 0 || p[nlen] != ':')
-			continue;
-		if (value == NULL) {
-			count++;
-			continue;
-		}
-		v = p + nlen + 1;
-		v += strspn(v, " \t");
-		if (strncasecmp(v, value, strlen(value)) == 0) {
-			const char *rest = v + strlen(value);
-
-			rest += strspn(rest, " \t");
-			if (rest == eol || *rest == '\0')
-				count++;
-		}
-	}
-	return count;
+	if (content_header_count(&msg->headers, "Delivered-To", rcpt) == 0)
+		return false;
+	local_result_set(res, LOCAL_BOUNCED, "5.4.6",
+			 "mail forwarding loop for %s", rcpt);
+	return true;
 }
 
 struct copy_ctx {
+	const struct local_config *cfg;
 	struct local_msg *msg;
-	const char *mailbox;
+	const char *delivered_to, *path;
+	uint64_t quota, written;
+	bool over_quota;
+	const char *quota_error;
 };
+
+static int quota_ok(struct copy_ctx *c, const char **error_r)
+{
+	int r;
+
+	if (c->quota == 0)
+		return 1;
+	r = local_quota_room(c->path, c->quota, c->msg->size, &c->quota_error);
+	if (r == 0) {
+		c->over_quota = true;
+		*error_r = "mailbox is over quota";
+	} else if (r < 0) {
+		*error_r = c->quota_error;
+	}
+	return r > 0 ? 1 : -1;
+}
 
 /* Drops the CR of each CRLF; the queue holds no bare CR, but a CR at the
  * end of a block waits for the next block to be sure. */
@@ -104,11 +88,11 @@ static int copy_write(void *ctx, int fd, const char **error_r)
 	uint64_t pos = 0;
 	bool cr = false;
 	ssize_t n;
-	int r = 1;
+	int r = quota_ok(c, error_r);
 
 	str_init(&out, COPY_BUF + 512);
 	str_printf(&out, "Return-Path: <%s>\nDelivered-To: %s\n",
-		   c->msg->sender, c->mailbox);
+		   c->msg->sender, c->delivered_to);
 	while (r > 0 && (n = content_pread(c->msg, pos, in, sizeof(in))) > 0) {
 		pos += (uint64_t)n;
 		for (ssize_t i = 0; i < n; i++) {
@@ -118,6 +102,7 @@ static int copy_write(void *ctx, int fd, const char **error_r)
 			if (!cr)
 				str_putc(&out, in[i]);
 		}
+		c->written += out.len;
 		r = file_write_all(fd, out.data, out.len, error_r);
 		str_clear(&out);
 	}
@@ -125,8 +110,10 @@ static int copy_write(void *ctx, int fd, const char **error_r)
 		*error_r = "read queue file: short content";
 		r = -1;
 	}
-	if (r > 0 && cr)
+	if (r > 0 && cr) {
+		c->written++;
 		r = file_write_all(fd, "\r", 1, error_r);
+	}
 	str_deinit(&out);
 	return r;
 }
@@ -142,17 +129,60 @@ static bool path_part_ok(const char *s, size_t len)
 	return true;
 }
 
-void local_deliver_mailbox(const struct local_config *cfg,
-			   struct local_msg *msg, const char *mailbox,
+static void quota_result(const struct local_config *cfg, const char *who,
+			 struct local_result *res)
+{
+	if (cfg->quota_bounce)
+		local_result_set(res, LOCAL_BOUNCED, "5.2.2",
+				 "mailbox %s is full (over quota)", who);
+	else
+		local_result_set(res, LOCAL_DEFERRED, "4.2.2",
+				 "mailbox %s is full (over quota)", who);
+}
+
+void local_deliver_maildir(const struct local_config *cfg,
+			   struct local_msg *msg, const char *path,
+			   const char *delivered_to, uint64_t quota,
 			   struct local_result *res)
 {
-	const char *at = strrchr(mailbox, '@'), *err;
-	struct copy_ctx c = {.msg = msg, .mailbox = mailbox};
+	struct copy_ctx c = {.cfg = cfg,
+			     .msg = msg,
+			     .delivered_to = delivered_to,
+			     .path = path,
+			     .quota =
+				 quota != 0 ? quota : cfg->mailbox_size_limit};
 	struct maildir_delivery d = {.hostname = cfg->myhostname,
 				     .seconds = msg->arrival_sec,
-				     .check_cur = msg->retry};
-	struct str path, key;
+				     .check_cur = msg->retry,
+				     .path = path};
+	const char *err;
+	struct str key;
 	int r;
+
+	str_init(&key, 64);
+	maildir_key(msg->queue_id, delivered_to, &key);
+	d.key = key.data;
+	r = maildir_deliver(&d, copy_write, &c, &err);
+	if (r > 0 && c.quota != 0)
+		local_quota_add(path, c.written);
+	if (r >= 0)
+		local_result_set(res, LOCAL_SENT, "2.0.0",
+				 "delivered to maildir");
+	else if (c.over_quota)
+		quota_result(cfg, delivered_to, res);
+	else
+		local_result_set(res, LOCAL_DEFERRED, "4.2.0",
+				 "cannot write to mailbox %s: %s", delivered_to,
+				 err);
+	str_deinit(&key);
+}
+
+void local_deliver_mailbox(const struct local_config *cfg,
+			   struct local_msg *msg, const char *mailbox,
+			   uint64_t quota, struct local_result *res)
+{
+	const char *at = strrchr(mailbox, '@');
+	struct str path;
 
 	if (at == NULL || !path_part_ok(mailbox, (size_t)(at - mailbox)) ||
 	    !path_part_ok(at + 1, strlen(at + 1))) {
@@ -161,33 +191,11 @@ void local_deliver_mailbox(const struct local_config *cfg,
 		    "mailbox name \"%s\" is not usable as a folder", mailbox);
 		return;
 	}
-	if (header_count(&msg->headers, "Delivered-To", mailbox) > 0) {
-		local_result_set(res, LOCAL_BOUNCED, "5.4.6",
-				 "mail forwarding loop for %s", mailbox);
+	if (local_loop_check(msg, mailbox, res))
 		return;
-	}
-	if (header_count(&msg->headers, "Received", NULL) > LOCAL_HOP_LIMIT) {
-		local_result_set(res, LOCAL_BOUNCED, "5.4.6",
-				 "too many hops (more than %d Received: "
-				 "headers)",
-				 LOCAL_HOP_LIMIT);
-		return;
-	}
 	str_init(&path, 128);
-	str_init(&key, 64);
 	str_printf(&path, "%s/%s/", cfg->mail_store, at + 1);
 	str_append(&path, mailbox, (size_t)(at - mailbox));
-	maildir_key(msg->queue_id, mailbox, &key);
-	d.path = path.data;
-	d.key = key.data;
-	r = maildir_deliver(&d, copy_write, &c, &err);
-	if (r >= 0)
-		local_result_set(res, LOCAL_SENT, "2.0.0",
-				 "delivered to maildir");
-	else
-		local_result_set(res, LOCAL_DEFERRED, "4.2.0",
-				 "cannot write to mailbox %s: %s", mailbox,
-				 err);
+	local_deliver_maildir(cfg, msg, path.data, mailbox, quota, res);
 	str_deinit(&path);
-	str_deinit(&key);
 }

@@ -5,6 +5,7 @@
  * right on the queue. See postern-local(8). */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,18 @@
 
 static struct local_config config;
 
+/* $HOME for commands: the home of the user we now run as. */
+static int local_home_set(const char **error_r)
+{
+	static char *home;
+	struct passwd *pw = getpwuid(geteuid());
+
+	(void)error_r;
+	home = mem_strdup(pw != NULL && pw->pw_dir != NULL ? pw->pw_dir : "/");
+	config.home = home;
+	return 1;
+}
+
 static int local_post_init(struct server *srv, const char **error_r)
 {
 	struct conf *conf = server_conf(srv);
@@ -30,9 +43,18 @@ static int local_post_init(struct server *srv, const char **error_r)
 	config.myhostname = conf_get(conf, "myhostname");
 	config.myorigin = conf_get(conf, "myorigin");
 	config.timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
-	if (local_tables_open(conf, false, &config.tables, error_r) < 0)
+	config.hop_limit = conf_get_int(conf, "hopcount_limit");
+	t = conf_get_time(conf, "command_time_limit");
+	config.command_time_limit = t > 86400 ? 86400u : (unsigned)t;
+	config.mailbox_size_limit =
+	    (uint64_t)conf_get_size(conf, "mailbox_size_limit");
+	config.quota_bounce =
+	    strcmp(conf_get(conf, "mailbox_quota_action"), "bounce") == 0;
+	if (local_tables_open(conf, false, &config.tables, error_r) < 0 ||
+	    privs_drop(conf_get(conf, "mail_store_owner"), NULL, error_r) < 0)
 		return -1;
-	return privs_drop(conf_get(conf, "mail_store_owner"), NULL, error_r);
+	config.uid = geteuid();
+	return local_home_set(error_r);
 }
 
 static const char *status_name(enum local_status s)

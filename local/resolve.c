@@ -1,9 +1,10 @@
 /* resolve.c: from one envelope recipient to its mailboxes. A recipient is
  * a user when users_table has it (user+ext@domain or user@domain); else
  * virtual_alias_maps (by address) or alias_maps (by local part) expand it
- * into other addresses, recursively, with loops and duplicates dropped.
- * Alias targets that are files, commands or :include: lists are not
- * supported yet and defer with that reason (never a silent drop). */
+ * into targets (target.c), recursively, with loops and duplicates
+ * dropped: other addresses, files ("/path", "/path/" for a Maildir),
+ * commands ("|command") and ":include:/file" lists. A message with more
+ * Received: headers than hopcount_limit is a loop and bounces. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -11,9 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "content.h"
 #include "local.h"
 #include "mem.h"
 #include "msg.h"
+#include "num.h"
 
 struct expand {
 	const struct local_config *cfg;
@@ -58,33 +61,82 @@ static int expand_mark(struct expand *e, const char *addr)
 
 static void expand_addr(struct expand *e, const char *addr, int depth);
 
-/* Runs each target of a table value "a, b c". */
 static void expand_value(struct expand *e, const char *value, int depth,
-			 const char *table)
+			 const char *table, const char *parent);
+
+/* The targets listed in an :include: file, one level deeper. */
+static void expand_include(struct expand *e, const char *path, int depth,
+			   const char *parent)
+{
+	struct str text;
+	const char *err;
+
+	if (depth + 1 > LOCAL_EXPAND_DEPTH) {
+		local_result_set(e->res, LOCAL_BOUNCED, "5.4.6",
+				 ":include: files of %s are nested too deep",
+				 parent);
+		return;
+	}
+	str_init(&text, 1024);
+	if (local_include_read(e->cfg, path, &text, &err) < 0)
+		local_result_set(e->res, LOCAL_DEFERRED, "4.3.5", "%s", err);
+	else
+		expand_value(e, text.data, depth + 1, path, parent);
+	str_deinit(&text);
+}
+
+/* One target of a value: a file, a command, an :include: or an address.
+ * Files and commands run once per message and recipient, however many
+ * aliases lead to them. As in Postfix, only alias_maps (and the
+ * :include: files it names) may name files and commands: the tables of
+ * virtual_alias_maps are often kept by others than the admin. */
+static void expand_target(struct expand *e, struct str *t, int depth,
+			  const char *table, const char *parent)
+{
+	bool special = t->data[0] == '/' || t->data[0] == '|' ||
+		       strncasecmp(t->data, ":include:", 9) == 0;
+
+	if (special && strcmp(table, "virtual_alias_maps") == 0) {
+		local_result_set(
+		    e->res, LOCAL_BOUNCED, "5.7.1",
+		    "virtual_alias_maps target \"%s\" of %s: files, "
+		    "commands and :include: are allowed only in "
+		    "alias_maps",
+		    t->data, parent);
+		return;
+	}
+	if (special && expand_mark(e, t->data) == 0)
+		return;
+	if (t->data[0] == '/') {
+		local_deliver_file(e->cfg, e->msg, t->data, parent, e->res);
+		e->delivered++;
+	} else if (t->data[0] == '|') {
+		local_deliver_command(e->cfg, e->msg, t->data, parent, e->res);
+		e->delivered++;
+	} else if (special) {
+		expand_include(e, t->data + 9, depth, parent);
+	} else {
+		if (strchr(t->data, '@') == NULL)
+			str_printf(t, "@%s", e->cfg->myorigin);
+		expand_addr(e, t->data, depth + 1);
+	}
+}
+
+/* Runs each target of a table value "a, b c" (parent: the address the
+ * value belongs to). */
+static void expand_value(struct expand *e, const char *value, int depth,
+			 const char *table, const char *parent)
 {
 	struct str t;
-	const char *p = value, *end;
+	const char *p = value;
+	size_t n = 0;
 
 	str_init(&t, 64);
-	while (*p != '\0') {
-		p += strspn(p, ", \t");
-		end = p + strcspn(p, ", \t");
-		if (end == p)
-			break;
-		str_set(&t, p, (size_t)(end - p));
-		p = end;
-		if (t.data[0] == '/' || t.data[0] == '|' ||
-		    strncasecmp(t.data, ":include:", 9) == 0)
-			local_result_set(e->res, LOCAL_DEFERRED, "4.3.0",
-					 "%s target \"%s\" (file, command or "
-					 ":include:) is not supported yet",
-					 table, t.data);
-		else {
-			if (strchr(t.data, '@') == NULL)
-				str_printf(&t, "@%s", e->cfg->myorigin);
-			expand_addr(e, t.data, depth + 1);
-		}
-	}
+	for (; local_target_next(&p, &t) > 0; n++)
+		expand_target(e, &t, depth, table, parent);
+	if (n == 0)
+		local_result_set(e->res, LOCAL_BOUNCED, "5.3.5",
+				 "%s entry of %s has no target", table, parent);
 	str_deinit(&t);
 }
 
@@ -130,7 +182,20 @@ static int lookup_alias(struct expand *e, const char *addr, struct str *value,
 	return r;
 }
 
-static void expand_user(struct expand *e, const char *addr, const char *form)
+/* The quota=BYTES of a users_table entry (0: none). */
+static uint64_t user_quota(const char *value)
+{
+	const char *q = strstr(value, "quota=");
+	uint64_t v = 0;
+
+	if (q != NULL && (q == value || q[-1] == ' ' || q[-1] == '\t') &&
+	    num_parse_u64(q + 6, strcspn(q + 6, " \t"), UINT64_MAX, &v) != 1)
+		v = 0;
+	return v;
+}
+
+static void expand_user(struct expand *e, const char *addr, const char *form,
+			const char *value)
 {
 	struct str box;
 
@@ -139,7 +204,8 @@ static void expand_user(struct expand *e, const char *addr, const char *form)
 		     &box);
 	/* user+a and user+b both reach user: one copy */
 	if (strcasecmp(box.data, addr) == 0 || expand_mark(e, box.data) > 0)
-		local_deliver_mailbox(e->cfg, e->msg, box.data, e->res);
+		local_deliver_mailbox(e->cfg, e->msg, box.data,
+				      user_quota(value), e->res);
 	e->delivered++;
 	str_deinit(&box);
 }
@@ -172,10 +238,10 @@ static void expand_addr(struct expand *e, const char *addr, int depth)
 		r = dict_lookup_address(lt->users, addr, lt->delimiter, false,
 					&value, &form, &err);
 	if (r > 0)
-		expand_user(e, addr, form);
+		expand_user(e, addr, form, value.data);
 	else if (r == 0 &&
 		 (r = lookup_alias(e, addr, &value, &table, &err)) > 0)
-		expand_value(e, value.data, depth, table);
+		expand_value(e, value.data, depth, table, addr);
 	else if (r == 0)
 		local_result_set(e->res, LOCAL_BOUNCED, "5.1.1",
 				 "unknown user: \"%s\"", addr);
@@ -190,6 +256,15 @@ void local_deliver_rcpt(const struct local_config *cfg, struct local_msg *msg,
 {
 	struct expand e = {.cfg = cfg, .msg = msg, .res = res};
 
+	msg->rcpt = rcpt;
+	if (content_header_count(&msg->headers, "Received", NULL) >
+	    (size_t)cfg->hop_limit) {
+		local_result_set(res, LOCAL_BOUNCED, "5.4.6",
+				 "too many hops (more than %lld Received: "
+				 "headers): mail forwarding loop for %s",
+				 cfg->hop_limit, rcpt);
+		return;
+	}
 	expand_addr(&e, rcpt, 0);
 	if (res->text.len == 0 && e.delivered == 0)
 		local_result_set(res, LOCAL_BOUNCED, "5.4.6",

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""t/deliver-crash.t: crash safety of delivery. Messages stream in over
-SMTP while qmgr and local are killed with SIGKILL again and again (the
-master restarts them); once the kills stop and the queue drains, every
-accepted message is in each recipient's Maildir exactly once, counted by
-Message-ID. The count is kept small for `make check`; set
-DELIVER_CRASH_COUNT (e.g. 2000) for the full run of the issue."""
+"""t/deliver-crash.t: crash safety of delivery. 2,000 messages stream in
+over SMTP while qmgr and local are killed with SIGKILL again and again, at
+random moments (random pauses, a random choice of qmgr, local or both;
+the master restarts them), through the load and most of its delivery;
+once the kills stop and the queue drains, every accepted message is in
+each recipient's Maildir exactly once, counted by Message-ID.
+DELIVER_CRASH_COUNT sets the number of messages, DELIVER_CRASH_SEED the
+random kill pattern (printed, so that a failure can be replayed)."""
 
 import os
+import random
 import re
 import signal
 import sys
@@ -17,7 +20,12 @@ sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."), "t"))
 import postern_test as pt  # noqa: E402
 import deliver_test as dt  # noqa: E402
 
-COUNT = int(os.environ.get("DELIVER_CRASH_COUNT", "300"))
+COUNT = int(os.environ.get("DELIVER_CRASH_COUNT", "2000"))
+SEED = int(os.environ.get("DELIVER_CRASH_SEED", str(random.randrange(1 << 30))))
+# Kills go on after the load until this share of the copies is delivered
+# (or KILL_MAX seconds): most deliveries see the kills.
+KILL_UNTIL = 0.9
+KILL_MAX = 12.0
 SENDERS = 4
 USERS = ["alice@localhost", "bob@localhost"]
 
@@ -57,17 +65,29 @@ def pids(service):
 
 
 def killer():
-    turn = 0
+    rnd = random.Random(SEED)
     while sending:
-        service = ("qmgr", "local")[turn % 2]
-        turn += 1
-        for pid in pids(service):
+        which = rnd.choice((["qmgr"], ["local"], ["local"],
+                            ["qmgr", "local"]))
+        for service in which:
+            for pid in pids(service):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    kills[service] += 1
+                except ProcessLookupError:
+                    pass
+        time.sleep(rnd.uniform(0.01, 0.3))
+
+
+def delivered():
+    n = 0
+    for u in USERS:
+        for sub in ("new", "cur"):
             try:
-                os.kill(pid, signal.SIGKILL)
-                kills[service] += 1
-            except ProcessLookupError:
+                n += len(os.listdir(inst.maildir(u, sub)))
+            except OSError:
                 pass
-        time.sleep(0.1)
+    return n
 
 
 def mids(address):
@@ -88,15 +108,22 @@ try:
         t.start()
     for t in threads:
         t.join()
-    time.sleep(1.0)  # keep killing while the backlog is delivered
+    t_load = time.monotonic() - t0
+    # keep killing while the backlog is delivered
+    end = time.monotonic() + KILL_MAX
+    while (delivered() < KILL_UNTIL * len(accepted) * len(USERS) and
+           time.monotonic() < end):
+        time.sleep(0.05)
     sending = False
     k.join()
-    tap.diag("accepted %d of %d in %.1f s; killed qmgr %d times, local %d "
-             "times" % (len(accepted), COUNT, time.monotonic() - t0,
-                        kills["qmgr"], kills["local"]))
+    tap.diag("seed %d: accepted %d of %d in %.1f s; killed qmgr %d times, "
+             "local %d times in %.1f s, until %d of %d copies were "
+             "delivered" % (SEED, len(accepted), COUNT, t_load, kills["qmgr"],
+                            kills["local"], time.monotonic() - t0,
+                            delivered(), len(accepted) * len(USERS)))
     tap.is_(len(accepted), COUNT, "every message accepted")
-    tap.ok(kills["qmgr"] > 0 and kills["local"] > 0,
-           "qmgr and local were killed during delivery")
+    tap.ok(kills["qmgr"] >= 3 and kills["local"] >= 3,
+           "qmgr and local were killed again and again during delivery")
     if not tap.ok(inst.wait_queue_empty(60),
                   "the queue drains after the kills"):
         for q in ("incoming", "active", "deferred"):

@@ -1,6 +1,7 @@
 /* t/unit/dict_source.c: tests for lib/dict_source.c: the postmap source
- * syntax, its limits and errors, and that streaming (even a byte at a
- * time) gives the same entries as parsing a buffer. */
+ * syntax, the aliases(5) "name: value" form, its limits and errors, and
+ * that streaming (even a byte at a time) gives the same entries as
+ * parsing a buffer. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -237,6 +238,34 @@ static void test_streaming(struct str *out)
 	   error);
 }
 
+/* aliases(5): "name: value, value", continuation lines, comments,
+ * quoted names; plain tables and keys with inner colons unchanged. */
+static void test_aliases(struct str *out)
+{
+	is_str(PARSE(out, "root: alice, bob\n"), "1:root=alice, bob\n",
+	       "aliases: the colon ends the name");
+	is_str(PARSE(out, "# aliases\npostmaster:\troot\nteam: a,\n"
+			  "  b,\n\t# comment inside\n\tc\nx: y\n"),
+	       "2:postmaster=root\n3:team=a, b, c\n7:x=y\n",
+	       "aliases: continuation lines and comments");
+	is_str(PARSE(out, "\"john doe\": john\n\"a:b\" v\n"),
+	       "1:john doe=john\n2:a:b=v\n",
+	       "aliases: quoted name with a colon after it; colon inside "
+	       "quotes kept");
+	is_str(PARSE(out, "arch: \"|/usr/bin/x a, b\", /var/mail/a\n"),
+	       "1:arch=\"|/usr/bin/x a, b\", /var/mail/a\n",
+	       "aliases: the value is kept as written");
+	is_str(PARSE(out, "user:pass v\n[mx.example]:587 u:p\n: x\n"),
+	       "1:user:pass=v\n2:[mx.example]:587=u:p\n3::=x\n",
+	       "colons inside keys, and a lone ':' key, are kept");
+	is_str(PARSE(out, "root:\n"),
+	       "ERR:t.src:1: expected key whitespace value",
+	       "aliases: a name without value is an error");
+	is_str(PARSE(out, "\"a b\":x y\n"),
+	       "ERR:t.src:1: expected whitespace after quoted key",
+	       "aliases: quoted name, colon, then whitespace required");
+}
+
 static void test_callbacks(struct str *out)
 {
 	const char *error = NULL;
@@ -268,6 +297,7 @@ int main(void)
 	test_errors(&out);
 	test_limits(&out);
 	test_streaming(&out);
+	test_aliases(&out);
 	test_callbacks(&out);
 	str_deinit(&out);
 	return tap_done();
