@@ -8,6 +8,7 @@
 
 #include "mem.h"
 #include "msg.h"
+#include "privs.h"
 #include "pop3d.h"
 
 static struct pop3d_config config;
@@ -43,6 +44,10 @@ static int pop3d_post_init(struct server *srv, const char **error_r)
 	struct conf *conf = server_conf(srv);
 	struct str pub;
 
+	/* The mail store belongs to mail_store_owner: run as that user
+	 * from here on (nothing changes when the master is not root). */
+	if (privs_drop(conf_get(conf, "mail_store_owner"), NULL, error_r) < 0)
+		return -1;
 	config.conf = conf;
 	config.hostname = conf_get(conf, "myhostname");
 	config.greeting = conf_get(conf, "pop3d_greeting");

@@ -48,13 +48,29 @@ done
 echo
 echo "Delivered into $maildir:"
 ls "$maildir"
+# ... and read it back over IMAP with STARTTLS, as a mail client does.
+python3 - <<'PY'
+import imaplib, ssl
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE  # the demo's certificate is self-signed
+m = imaplib.IMAP4("127.0.0.1", 10143, timeout=10)
+m.starttls(ssl_context=ctx)
+m.login("demo", "demo")
+m.select("INBOX")
+typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])")
+print("\nRead over IMAP (port 10143, STARTTLS):")
+print(data[0][1].decode().strip())
+m.logout()
+PY
 cat <<EOT
 
 The instance runs in $inst; the demo user is demo@localhost, password "demo".
 Send mail:   swaks --server 127.0.0.1:10025 --to demo@localhost
              (or any SMTP client; submission with AUTH on 10587 and 10465)
-Read mail:   the Maildir $inst/mail/localhost/demo/
-             (IMAP on 10143 comes with imapd, not part of this release yet)
+Read mail:   IMAP on 127.0.0.1:10143 (STARTTLS) or 10993 (TLS), user demo,
+             password demo; e.g. curl -k -u demo:demo imaps://127.0.0.1:10993/INBOX
+             or any mail client (the certificate is self-signed)
 Stop it:     $postern -c $inst stop
 Every test:  scripts/check.sh
 EOT

@@ -1,0 +1,102 @@
+/* main.c: the imapd daemon, the IMAP server on ports 143 and 993. A thin
+ * main() on lib/server.h: one process serves up to
+ * IMAPD_PROCESS_CAPACITY sessions on one event loop (SERVER_MULTI), so
+ * that an idle session costs a few KiB rather than a process; pre_init
+ * loads the TLS key while still privileged, post_init the rest. See
+ * postern-imapd(8). */
+#include "config.h"
+
+#include <string.h>
+
+#include "imapd.h"
+#include "mem.h"
+#include "msg.h"
+#include "privs.h"
+
+static struct imapd_config config;
+
+static unsigned clamp_ms(long long seconds)
+{
+	return seconds > 86400 ? 86400u * 1000u : (unsigned)seconds * 1000u;
+}
+
+static int imapd_pre_init(struct server *srv, const char **error_r)
+{
+	struct conf *conf = server_conf(srv);
+	struct tls_server_config tc = {
+	    .cert_file = conf_get(conf, "imapd_tls_cert_file"),
+	    .key_file = conf_get(conf, "imapd_tls_key_file"),
+	};
+
+	config.tls_wrapper = conf_get_bool(conf, "imapd_tls_wrappermode");
+	if (tc.cert_file[0] == '\0') {
+		if (config.tls_wrapper) {
+			*error_r = "imapd_tls_wrappermode is set but "
+				   "imapd_tls_cert_file is empty";
+			return -1;
+		}
+		return 1;
+	}
+	config.tls = tls_server_ctx_new(&tc, error_r);
+	return config.tls != NULL ? 1 : -1;
+}
+
+static int imapd_post_init(struct server *srv, const char **error_r)
+{
+	struct conf *conf = server_conf(srv);
+	struct str pub;
+
+	/* The mail store belongs to mail_store_owner: run as that user
+	 * from here on (nothing changes when the master is not root). */
+	if (privs_drop(conf_get(conf, "mail_store_owner"), NULL, error_r) < 0)
+		return -1;
+	config.conf = conf;
+	config.hostname = conf_get(conf, "myhostname");
+	config.tls_auth_only = conf_get_bool(conf, "imapd_tls_auth_only") &&
+			       config.tls != NULL;
+	config.login_timeout_ms =
+	    clamp_ms(conf_get_time(conf, "imapd_login_timeout"));
+	config.idle_timeout_ms =
+	    clamp_ms(conf_get_time(conf, "imapd_idle_timeout"));
+	config.max_line = (size_t)conf_get_size(conf, "imapd_max_line_length");
+	config.literal_limit =
+	    (uint64_t)conf_get_size(conf, "imapd_literal_size_limit");
+	if (config.literal_limit == 0 || config.literal_limit > (1u << 30))
+		config.literal_limit = 1u << 30;
+	config.mail_store = conf_get(conf, "mail_store");
+	if (config.mail_store[0] != '/') {
+		*error_r = "mail_store must be an absolute path";
+		return -1;
+	}
+	str_init(&pub, 64);
+	str_printf(&pub, "%s/Public", config.mail_store);
+	config.public_root = str_steal(&pub);
+	config.auth_socket = "private/auth";
+	return 1;
+}
+
+static void imapd_client(struct server *srv, int fd)
+{
+	imapd_session_start(srv, &config, fd);
+}
+
+static void imapd_pre_exit(struct server *srv)
+{
+	(void)srv;
+	tls_ctx_free(&config.tls);
+	mem_free(config.public_root);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct server_ops ops = {
+	    .kind = SERVER_MULTI,
+	    .multi_capacity = IMAPD_PROCESS_CAPACITY,
+	    .pre_init = imapd_pre_init,
+	    .post_init = imapd_post_init,
+	    .client = imapd_client,
+	    .pre_exit = imapd_pre_exit,
+	};
+
+	return server_main(argc, argv, &ops, NULL);
+}
