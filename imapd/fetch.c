@@ -549,7 +549,7 @@ static int item_out(struct session *s, struct fetch_job *j,
 		return 1;
 	case F_FLAGS:
 		str_append_cstr(&j->line, "FLAGS ");
-		imapd_flags_out(s, m->flags, m->keywords, &j->line);
+		imapd_flags_out(s, imapd_msg_flags(s, m), m->keywords, &j->line);
 		return 1;
 	case F_SIZE:
 		str_printf(&j->line, "RFC822.SIZE %llu",
@@ -627,7 +627,7 @@ static bool fetch_one(struct session *s, struct fetch_job *j, size_t i)
 		return false;
 	if (seen_changed && !has_flags) {
 		str_append_cstr(&j->line, " FLAGS ");
-		imapd_flags_out(s, m->flags, m->keywords, &j->line);
+		imapd_flags_out(s, imapd_msg_flags(s, m), m->keywords, &j->line);
 	}
 	str_append_cstr(&j->line, ")\r\n");
 	imapd_write(s, j->line.data, j->line.len);

@@ -131,9 +131,13 @@ struct session {
 	struct imapd_own_change *own;
 	size_t own_count, own_cap;
 	uint32_t view_recent;
+	/* \Recent belongs to one session (RFC 3501): the UIDs this one
+	 * claimed, first to last (new mail arrives in UID order). */
+	uint32_t recent_lo, recent_hi;
 	uint32_t *searchres; /* SEARCH RETURN (SAVE): uids for "$" */
 	size_t searchres_count;
-	struct event_io *notify_io;
+	struct shared_user *shared_user; /* shared.c: the user's store */
+	struct shared_box *shared_box;	 /* shared.c: the selected mailbox */
 
 	struct imapd_job job;
 	bool job_running;
@@ -168,9 +172,23 @@ void imapd_continue(struct session *s, const char *text);
 /* Makes the client's input an IDLE wait or a SASL response (input modes
  * of imapd_input); IMAPD_IN_COMMAND returns to commands. */
 void imapd_set_input(struct session *s, enum imapd_input in);
-/* Watches fd (an mstore notify descriptor) while a mailbox is selected;
- * -1 stops. */
-void imapd_watch_notify(struct session *s, int fd);
+/* The selected mailbox may have changed (shared.c calls it): a session
+ * in IDLE reports at once, the others at their next command. */
+void imapd_session_notify(struct session *s);
+
+/* ---- shared.c ---- */
+/* The user's store, shared by the user's sessions in this process:
+ * sets s->store. 1, or -1 with *error_r. */
+int imapd_store_get(struct session *s, const char *user,
+		    const struct mstore_settings *set, const char **error_r);
+void imapd_store_put(struct session *s);
+/* Opens (or joins) the mailbox: sets s->mb; 1, 0 no such mailbox, -1. */
+int imapd_box_open(struct session *s, const char *name, bool readonly,
+		   const char **error_r);
+void imapd_box_close(struct session *s);
+/* The highest UID some session of this process has claimed as \Recent
+ * in the selected mailbox (read and raised by selected.c). */
+uint32_t *imapd_box_recent_mark(struct session *s);
 
 /* ---- commands.c ---- */
 /* Runs one parsed command. */
@@ -223,6 +241,9 @@ void imapd_own_change(struct session *s, uint32_t uid);
 /* Syncs with the store and reports changes to the client. */
 void imapd_sync(struct session *s, bool allow_expunge);
 void imapd_unselect(struct session *s);
+/* m's flags as this session reports them (\Recent only where it
+ * claimed the message). */
+uint32_t imapd_msg_flags(const struct session *s, const struct mstore_msg *m);
 /* Appends "(\Seen $Foo ...)" */
 void imapd_flags_out(struct session *s, uint32_t flags, uint32_t keywords,
 		     struct str *out);

@@ -92,7 +92,7 @@ static void login_ok(struct session *s, const char *canon)
 		return;
 	}
 	set.user_root = root.data;
-	if (mstore_open(&set, &s->store, &err) < 0) {
+	if (imapd_store_get(s, canon, &set, &err) < 0) {
 		msg_warn("%s: user %s: %s", s->client_addr, canon, err);
 		imapd_tagged(s, "NO", "[SERVERBUG] Cannot open the mail store");
 		str_deinit(&root);

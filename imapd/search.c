@@ -463,7 +463,7 @@ static bool sent_match(struct seval *e, const struct skey *k)
 
 static bool eval(struct seval *e, const struct skey *k)
 {
-	uint32_t flags = e->m->flags;
+	uint32_t flags = imapd_msg_flags(e->s, e->m);
 	time_t day;
 
 	switch (k->kind) {

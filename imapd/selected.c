@@ -24,6 +24,28 @@ static const struct {
 };
 #define SYSTEM_FLAGS (sizeof(system_flags) / sizeof(system_flags[0]))
 
+uint32_t imapd_msg_flags(const struct session *s, const struct mstore_msg *m)
+{
+	if (m->uid < s->recent_lo || m->uid > s->recent_hi)
+		return m->flags & ~MSTORE_F_RECENT;
+	return m->flags;
+}
+
+/* Claims m as \Recent for this session when no session of the process
+ * has; true when it did. */
+static bool claim_recent(struct session *s, const struct mstore_msg *m)
+{
+	uint32_t *mark = imapd_box_recent_mark(s);
+
+	if (!(m->flags & MSTORE_F_RECENT) || m->uid <= *mark)
+		return false;
+	*mark = m->uid;
+	if (s->recent_lo == 0 || s->recent_hi < s->recent_lo)
+		s->recent_lo = m->uid;
+	s->recent_hi = m->uid;
+	return true;
+}
+
 void imapd_flags_out(struct session *s, uint32_t flags, uint32_t keywords,
 		     struct str *out)
 {
@@ -214,7 +236,7 @@ static void report_flags(struct session *s, size_t i, const struct mstore_msg *m
 
 	str_init(&line, 64);
 	str_printf(&line, "* %zu FETCH (UID %u FLAGS ", i + 1, m->uid);
-	imapd_flags_out(s, m->flags, m->keywords, &line);
+	imapd_flags_out(s, imapd_msg_flags(s, m), m->keywords, &line);
 	str_append_cstr(&line, ")\r\n");
 	imapd_write(s, line.data, line.len);
 	str_deinit(&line);
@@ -294,7 +316,7 @@ void imapd_sync(struct session *s, bool allow_expunge)
 		if (s->view_count > 0 && m[k].uid <= s->view[s->view_count - 1])
 			continue;
 		view_add(s, m[k].uid);
-		if (m[k].flags & MSTORE_F_RECENT)
+		if (claim_recent(s, &m[k]))
 			recent++;
 	}
 	if (s->view_count != old_count || (allow_expunge && any_expunged))
@@ -307,8 +329,7 @@ void imapd_sync(struct session *s, bool allow_expunge)
 
 void imapd_unselect(struct session *s)
 {
-	imapd_watch_notify(s, -1);
-	mstore_mailbox_close(&s->mb);
+	imapd_box_close(s);
 	mem_free(s->mailbox);
 	mem_free(s->view);
 	mem_free(s->own);
@@ -316,6 +337,8 @@ void imapd_unselect(struct session *s)
 	s->view_count = s->view_cap = 0;
 	s->own_count = s->own_cap = 0;
 	s->view_modseq = 0;
+	s->recent_lo = 1;
+	s->recent_hi = 0;
 	s->searchres_count = 0;
 	s->view_recent = 0;
 	if (s->state == IMAPD_SELECTED)
@@ -369,7 +392,7 @@ void imapd_cmd_select(struct session *s, struct imap_command *cmd,
 		imapd_unselect(s);
 		imapd_printf(s, "* OK [CLOSED] Previous mailbox closed");
 	}
-	r = mstore_mailbox_open(s->store, name.data, readonly, &s->mb, &err);
+	r = imapd_box_open(s, name.data, readonly, &err);
 	if (r <= 0) {
 		if (r < 0)
 			msg_warn("%s: user %s: open %s: %s", s->client_addr,
@@ -385,13 +408,12 @@ void imapd_cmd_select(struct session *s, struct imap_command *cmd,
 	m = mstore_messages(s->mb, &n);
 	for (size_t i = 0; i < n; i++) {
 		view_add(s, m[i].uid);
-		if (m[i].flags & MSTORE_F_RECENT)
+		if (claim_recent(s, &m[i]))
 			s->view_recent++;
 		if (m[i].modseq > s->view_modseq)
 			s->view_modseq = m[i].modseq;
 	}
 	select_report(s);
-	imapd_watch_notify(s, mstore_notify_fd(s->mb));
 	imapd_tagged(s, "OK", "[%s] %s completed",
 		     readonly ? "READ-ONLY" : "READ-WRITE",
 		     readonly ? "EXAMINE" : "SELECT");

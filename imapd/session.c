@@ -53,7 +53,7 @@ static void session_end(struct session *s)
 	close(s->fd);
 	imap_reader_free(&s->reader);
 	imap_parser_free(&s->parser);
-	mstore_free(&s->store);
+	imapd_store_put(s);
 	mem_free(s->user);
 	mem_free(s->tag);
 	str_deinit(&s->scratch);
@@ -428,36 +428,14 @@ static void session_io(struct event_io *io, int fd, unsigned events, void *ctx)
 		session_run(s);
 }
 
-static void session_notify(struct event_io *io, int fd, unsigned events,
-			   void *ctx)
+void imapd_session_notify(struct session *s)
 {
-	struct session *s = ctx;
-
-	(void)io;
-	(void)fd;
-	(void)events;
-	if (s->mb == NULL)
+	/* Only IDLE reports at once; the output goes from the loop, so
+	 * that no session ends inside the caller's iteration. */
+	if (s->input != IMAPD_IN_IDLE || s->mb == NULL)
 		return;
-	mstore_notify_drain(s->mb);
-	/* Only IDLE reports at once; otherwise the next command does. */
-	if (s->input == IMAPD_IN_IDLE) {
-		imapd_sync(s, true);
-		session_output(s);
-	}
-}
-
-void imapd_watch_notify(struct session *s, int fd)
-{
-	const char *err;
-
-	event_io_remove(&s->notify_io);
-	if (fd < 0)
-		return;
-	s->notify_io = event_io_add(server_loop(s->srv), fd, EVENT_READ,
-				    session_notify, s, &err);
-	if (s->notify_io == NULL)
-		msg_warn("%s: cannot watch the mailbox: %s", s->client_addr,
-			 err);
+	imapd_sync(s, true);
+	event_defer(server_loop(s->srv), session_deferred, s);
 }
 
 /* Fills client_addr from "a.b.c.d:p" or "[v6]:p". */

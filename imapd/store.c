@@ -59,7 +59,7 @@ static void store_report(struct session *s, const size_t *idx, size_t n,
 		if (uid)
 			str_printf(&line, "UID %u ", m->uid);
 		str_append_cstr(&line, "FLAGS ");
-		imapd_flags_out(s, m->flags, m->keywords, &line);
+		imapd_flags_out(s, imapd_msg_flags(s, m), m->keywords, &line);
 		str_append_cstr(&line, ")\r\n");
 		imapd_write(s, line.data, line.len);
 	}
