@@ -206,6 +206,11 @@ static const struct conf_param builtin_params[] = {
 	P_SIZE("mailbox_size_limit", "51200000", 0, MAXS),
 	P_CHOICE("mailbox_quota_action", "defer", quota_actions),
 
+	/* lmtpd: the LMTP server in front of the mail store. */
+	P_TIME("lmtpd_timeout", "300s", 's', 1, MAXI),
+	P_INT("lmtpd_recipient_limit", "1000", 1, 10000),
+	P_STR("lmtpd_temp_directory", "/tmp"),
+
 	/* master and the server skeleton. */
 	P_INT("default_process_limit", "100", 1, 100000),
 	P_INT("max_use", "100", 1, MAXI),
