@@ -90,6 +90,8 @@ void mstore_free(struct mstore **sp)
 
 	if (s == NULL)
 		return;
+	if (s->ops->deinit != NULL)
+		s->ops->deinit(s);
 	if (s->mailboxes_open > 0)
 		msg_panic("mstore_free: %u mailboxes still open",
 			  s->mailboxes_open);

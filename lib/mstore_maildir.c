@@ -212,6 +212,7 @@ static int mdir_remove(struct mstore *s, const char *name)
 
 	if (strcmp(name, "INBOX") == 0)
 		return mstore_error(s, "INBOX cannot be deleted");
+	mdir_quiet_flush(s);
 	str_init(&dir, 64);
 	str_init(&path, 0);
 	r = name_locate(s, name, &root, &dir);
@@ -275,6 +276,19 @@ static int rename_inbox(struct mstore *s, const char *path)
 	str_deinit(&from);
 	str_deinit(&to);
 	return r;
+}
+
+/* INBOX's files moved without its index knowing: log their expunges now
+ * (its cur/ mtime alone may not show it within the same tick). */
+static void inbox_rescan(struct mstore *s)
+{
+	struct mdir_mailbox *mb;
+
+	if (mdir_quiet_get(s, "INBOX", &mb) > 0) {
+		if (mdir_refresh(mb, MDIR_R_SCAN) < 0)
+			msg_warn("%s", s->err.data);
+		mdir_quiet_put(mb);
+	}
 }
 
 /* Renames the folder (when it exists) and each child: ".F.x" -> ".T.x". */
@@ -343,6 +357,7 @@ static int mdir_rename(struct mstore *s, const char *from, const char *to)
 
 	if (strcmp(to, "INBOX") == 0)
 		return mstore_error(s, "cannot rename to INBOX");
+	mdir_quiet_flush(s);
 	if (strncmp(to, from, flen) == 0 &&
 	    (to[flen] == '/' || to[flen] == 0) && strcmp(from, "INBOX") != 0)
 		return mstore_error(s, "cannot rename a mailbox into itself");
@@ -369,6 +384,8 @@ static int mdir_rename(struct mstore *s, const char *from, const char *to)
 		r = rename_inbox(s, tpath.data);
 	else if (r > 0)
 		r = rename_tree(s, froot, fdir.data, tdir.data);
+	if (r > 0 && strcmp(from, "INBOX") == 0)
+		inbox_rescan(s);
 	str_deinit(&fdir);
 	str_deinit(&tdir);
 	str_deinit(&tpath);
@@ -379,11 +396,11 @@ static int mdir_status(struct mstore *s, const char *name,
 		       struct mstore_status *st)
 {
 	struct mdir_mailbox *mb;
-	int r = mdir_mailbox_open_mode(s, name, MDIR_QUIET, &mb);
+	int r = mdir_quiet_get(s, name, &mb);
 
 	if (r > 0) {
-		*st = mb->pub.status;
-		mdir_mailbox_close(&mb->pub);
+		mdir_state_status(&mb->st, st);
+		mdir_quiet_put(mb);
 	}
 	return r;
 }
@@ -418,6 +435,12 @@ static int mdir_init(struct mstore *s)
 	return r < 0 ? -1 : 1;
 }
 
+static void mdir_deinit(struct mstore *s)
+{
+	mdir_quiet_flush(s);
+	mem_free(s->backend);
+}
+
 static int mdir_open_op(struct mstore *s, const char *name, bool readonly,
 			struct mstore_mailbox **mb_r)
 {
@@ -432,6 +455,7 @@ static int mdir_open_op(struct mstore *s, const char *name, bool readonly,
 
 const struct mstore_ops mstore_maildir_ops = {
     .init = mdir_init,
+    .deinit = mdir_deinit,
     .list = mdir_list,
     .create = mdir_create,
     .remove = mdir_remove,

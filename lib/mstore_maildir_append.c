@@ -1,7 +1,10 @@
 /* mstore_maildir_append.c: APPEND and COPY into a Maildir++ mailbox. The
- * file is written (APPEND) or hard-linked (COPY) into tmp/ first; then,
- * under the destination's lock, renamed into cur/ with its flags and given
- * the next UIDs, and the index is written before the UIDs are returned. */
+ * file is written and fsync'd (APPEND) or hard-linked (COPY) into tmp/
+ * first; then, under the destination's lock, renamed into cur/ with its
+ * flags (cur/ fsync'd) and given the next UIDs, which one log group makes
+ * durable before they are returned. The destination handles stay open in
+ * a small per-store cache, so that the next APPEND reads only the log's
+ * new groups, not the whole index. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +18,8 @@
 #include "file.h"
 #include "mem.h"
 #include "mstore_internal.h"
+
+#define QUIET_CACHE_MAX 2
 
 /* A message on its way into cur/. */
 struct incoming {
@@ -119,7 +124,9 @@ static int commit(struct mdir_mailbox *mb, struct incoming *in, size_t count)
 	 * later scan would give them new ones anyway */
 	if (done > 0 && file_fsync_parent(mb->path_buf.data, &err) < 0 && r > 0)
 		r = mstore_error(mb->pub.s, "%s", err);
-	if (done > 0 && mdir_index_write(mb) < 0)
+	if (done > 0)
+		mdir_cur_changed(mb);
+	if (done > 0 && mdir_index_commit(mb) < 0)
 		r = -1;
 	mdir_unlock(mb);
 out:
@@ -169,7 +176,7 @@ int mdir_append(struct mstore *s, const char *name,
 	struct incoming x = {0};
 	struct str body, path;
 	bool cr = false;
-	int r = mdir_mailbox_open_mode(s, name, MDIR_QUIET, &mb);
+	int r = mdir_quiet_get(s, name, &mb);
 
 	if (r <= 0)
 		return r;
@@ -193,7 +200,7 @@ int mdir_append(struct mstore *s, const char *name,
 	}
 	str_deinit(&body);
 	str_deinit(&path);
-	mdir_mailbox_close(&mb->pub);
+	mdir_quiet_put(mb);
 	return r;
 }
 
@@ -302,7 +309,7 @@ int mdir_copy(struct mstore_mailbox *pub, const uint32_t *uids, size_t count,
 	struct incoming *in;
 	size_t linked = 0;
 	struct str p;
-	int r = mdir_mailbox_open_mode(pub->s, dest, MDIR_QUIET, &dst);
+	int r = mdir_quiet_get(pub->s, dest, &dst);
 
 	if (r <= 0)
 		return r;
@@ -330,6 +337,78 @@ int mdir_copy(struct mstore_mailbox *pub, const uint32_t *uids, size_t count,
 	for (size_t i = 0; i < count; i++)
 		mem_free(in[i].src_path);
 	mem_free(in);
-	mdir_mailbox_close(&dst->pub);
+	mdir_quiet_put(dst);
 	return r;
+}
+
+/* The store's cached QUIET handles, most recently used first. */
+struct quiet_cache {
+	struct mdir_mailbox *first;
+};
+
+int mdir_quiet_get(struct mstore *s, const char *name,
+		   struct mdir_mailbox **mb_r)
+{
+	struct quiet_cache *qc = s->backend;
+	struct mdir_mailbox **pp, *mb = NULL;
+	char *path;
+	int r = mdir_name_path(s, name, &path, NULL);
+
+	if (r <= 0)
+		return r;
+	for (pp = qc != NULL ? &qc->first : NULL; pp != NULL && *pp != NULL;
+	     pp = &(*pp)->next_quiet)
+		if (strcmp((*pp)->path, path) == 0) {
+			mb = *pp;
+			*pp = mb->next_quiet;
+			mb->next_quiet = NULL;
+			break;
+		}
+	/* deleted meanwhile (by another process): not through the cache */
+	if (mb != NULL && strcmp(name, "INBOX") != 0 && !mdir_is_maildir(path))
+		mdir_mailbox_close(&mb->pub), mb = NULL, r = 0;
+	mem_free(path);
+	if (r <= 0)
+		return r;
+	if (mb == NULL)
+		return mdir_mailbox_open_mode(s, name, MDIR_QUIET, mb_r);
+	if (mdir_refresh(mb, 0) < 0) {
+		mdir_mailbox_close(&mb->pub);
+		return -1;
+	}
+	*mb_r = mb;
+	return 1;
+}
+
+void mdir_quiet_put(struct mdir_mailbox *mb)
+{
+	struct mstore *s = mb->pub.s;
+	struct quiet_cache *qc = s->backend;
+	struct mdir_mailbox *m;
+	size_t n = 1;
+
+	if (qc == NULL)
+		s->backend = qc = mem_alloc(sizeof(*qc));
+	mb->next_quiet = qc->first;
+	qc->first = mb;
+	for (m = mb; m->next_quiet != NULL && n < QUIET_CACHE_MAX; n++)
+		m = m->next_quiet;
+	if (m->next_quiet != NULL) {
+		struct mdir_mailbox *old = m->next_quiet;
+
+		m->next_quiet = NULL;
+		mdir_mailbox_close(&old->pub);
+	}
+}
+
+void mdir_quiet_flush(struct mstore *s)
+{
+	struct quiet_cache *qc = s->backend;
+
+	while (qc != NULL && qc->first != NULL) {
+		struct mdir_mailbox *mb = qc->first;
+
+		qc->first = mb->next_quiet;
+		mdir_mailbox_close(&mb->pub);
+	}
 }

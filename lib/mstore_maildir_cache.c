@@ -7,7 +7,9 @@
  * record; the blob; padding to 8 bytes). The index keeps, per message,
  * the offset of its newest record and the bytes of its chain, and the id
  * of the cache file they point into. Appends happen under the mailbox
- * lock; the new head reaches the index at the next index write. When more
+ * lock; the new head reaches the index (a CACHE record of the log) with
+ * the handle's next commit, at the latest after PENDING_MAX puts or at
+ * close. When more
  * than half of the file is dead (expunged messages, replaced blobs) it is
  * rewritten with only the live records and renamed over the old one.
  * Everything read is checked: a damaged cache means "not cached". */
@@ -168,7 +170,7 @@ static int cache_create(struct mdir_mailbox *mb, const char *path)
 }
 
 /* Starts a new cache file: every head in the index pointed into the old
- * one, so they all go; the index is written now so that other processes
+ * one, so they all go (a new base); written now so that other processes
  * do not start yet another. */
 static int cache_start(struct mdir_mailbox *mb)
 {
@@ -183,7 +185,8 @@ static int cache_start(struct mdir_mailbox *mb)
 	}
 	mb->pending_count = 0;
 	mb->index_dirty = true;
-	return mdir_index_write(mb);
+	mb->need_base = true;
+	return mdir_index_commit(mb);
 }
 
 static int append_rec(int fd, uint64_t off, const struct rec_hdr *h,
@@ -247,7 +250,7 @@ static int put_locked(struct mdir_mailbox *mb, uint32_t uid,
 	r->cache_bytes += (uint32_t)rec_size((uint32_t)len);
 	pending_add(mb, uid, off, r->cache_bytes);
 	if (mb->pending_count >= PENDING_MAX)
-		return mdir_index_write(mb);
+		return mdir_index_commit(mb);
 	return 1;
 }
 
@@ -313,7 +316,7 @@ static int compact_rec(struct mdir_mailbox *mb, int fd, uint64_t size,
 	return 1;
 }
 
-void mdir_cache_maybe_compact(struct mdir_mailbox *mb)
+bool mdir_cache_maybe_compact(struct mdir_mailbox *mb)
 {
 	struct str tmp, path, blob;
 	struct mdir_rec *old;
@@ -323,11 +326,11 @@ void mdir_cache_maybe_compact(struct mdir_mailbox *mb)
 
 	if (cache_open(mb) <= 0 || fstat(mb->cache_fd, &st) < 0 ||
 	    st.st_size < COMPACT_MIN)
-		return;
+		return false;
 	for (size_t i = 0; i < mb->st.count; i++)
 		live += mb->st.recs[i].cache_bytes;
 	if ((uint64_t)st.st_size - HDR_SIZE <= 2 * live)
-		return;
+		return false;
 	str_init(&tmp, 0);
 	str_init(&path, 0);
 	str_init(&blob, 0);
@@ -368,4 +371,5 @@ void mdir_cache_maybe_compact(struct mdir_mailbox *mb)
 	str_deinit(&tmp);
 	str_deinit(&path);
 	str_deinit(&blob);
+	return r > 0;
 }

@@ -1,13 +1,17 @@
-/* mstore_maildir_index.c: the per-mailbox index file of the Maildir++
- * store (postern-index) and the small postern-meta file, in memory as a
- * struct mdir_state.
+/* mstore_maildir_index.c: the per-mailbox index of the Maildir++ store in
+ * memory (struct mdir_state: what changed since the last commit is noted
+ * for the change log), the format of its base file (postern-index) and the
+ * small postern-meta file. The log (postern-index.log) is in
+ * mstore_maildir_log.c, the file I/O of both in mstore_maildir_commit.c.
  *
- * The index is binary in host byte order (a byte-order mark makes a file
+ * The base is binary in host byte order (a byte-order mark makes a file
  * from another architecture count as corrupt) and is checked completely
  * on load: sizes, a checksum over everything, ascending UIDs below UIDNEXT,
  * names inside the name table. Anything wrong means "rebuild", never a
- * crash. Layout: header, keyword names (length-prefixed), the name table
- * size, fixed-size message records, the name table, the checksum. */
+ * crash. Layout: header (with the id of the log that continues it),
+ * keyword names (length-prefixed), the name table size, fixed-size message
+ * records, the name table, the checksum. Version 1 (no log id) still
+ * loads; the first change then writes version 2. */
 #include "config.h"
 
 #include <errno.h>
@@ -24,9 +28,7 @@
 
 #define INDEX_MAGIC "PSTIDX01"
 #define INDEX_BOM 0x01020304u
-#define INDEX_VERSION 1u
-#define INDEX_MAX ((size_t)2 << 30)
-#define REC_SIZE 88
+#define INDEX_VERSION 2u
 #define META_MAX 65536
 
 void mdir_state_clear(struct mdir_state *st)
@@ -35,7 +37,30 @@ void mdir_state_clear(struct mdir_state *st)
 		mem_free(st->keywords[i]);
 	mem_free(st->recs);
 	str_deinit(&st->names);
+	mstore_uids_deinit(&st->dirty);
+	mstore_uids_deinit(&st->expunged);
 	memset(st, 0, sizeof(*st));
+}
+
+void mdir_state_committed(struct mdir_state *st)
+{
+	for (size_t i = 0; i < st->dirty.count; i++) {
+		long idx = mdir_rec_find(st, st->dirty.v[i]);
+
+		if (idx >= 0)
+			st->recs[idx].dirty = 0;
+	}
+	st->dirty.count = 0;
+	st->expunged.count = 0;
+	st->disk_uidnext = st->uidnext;
+	st->disk_keyword_count = st->keyword_count;
+}
+
+bool mdir_state_changed(const struct mdir_state *st)
+{
+	return st->dirty.count > 0 || st->expunged.count > 0 ||
+	       st->disk_uidnext != st->uidnext ||
+	       st->disk_keyword_count != st->keyword_count;
 }
 
 const char *mdir_rec_name(const struct mdir_state *st, const struct mdir_rec *r)
@@ -88,12 +113,35 @@ struct mdir_rec *mdir_rec_add(struct mdir_state *st, const char *name,
 	return r;
 }
 
-void mdir_rec_rename(struct mdir_state *st, struct mdir_rec *r,
-		     const char *name, size_t len, bool in_new)
+void mdir_rec_dirty(struct mdir_state *st, struct mdir_rec *r)
+{
+	/* new records go to the log anyway, by their uid */
+	if (r->dirty || r->m.uid == 0 || r->m.uid >= st->disk_uidnext)
+		return;
+	r->dirty = 1;
+	mstore_uids_push(&st->dirty, r->m.uid);
+}
+
+void mdir_rec_set_name(struct mdir_state *st, struct mdir_rec *r,
+		       const char *name, size_t len, bool in_new)
 {
 	r->name_off = names_add(st, name, len);
 	r->name_len = (uint16_t)len;
 	r->in_new = in_new;
+}
+
+void mdir_rec_rename(struct mdir_state *st, struct mdir_rec *r,
+		     const char *name, size_t len, bool in_new)
+{
+	mdir_rec_set_name(st, r, name, len, in_new);
+	mdir_rec_dirty(st, r);
+}
+
+void mdir_rec_expunge(struct mdir_state *st, struct mdir_rec *r)
+{
+	if (r->m.uid != 0 && r->m.uid < st->disk_uidnext)
+		mstore_uids_push(&st->expunged, r->m.uid);
+	r->m.uid = 0;
 }
 
 void mdir_state_compact(struct mdir_state *st)
@@ -143,7 +191,7 @@ uint64_t mdir_index_checksum(const void *data, size_t len)
 		str_append((buf), &put_v_, sizeof(put_v_));                    \
 	} while (0)
 
-static void put_rec(struct str *b, const struct mdir_rec *r)
+void mdir_rec_encode(struct str *b, const struct mdir_rec *r)
 {
 	static const char pad[3];
 
@@ -163,7 +211,7 @@ static void put_rec(struct str *b, const struct mdir_rec *r)
 	str_append(b, r->m.emailid, sizeof(r->m.emailid));
 }
 
-static void serialize(const struct mdir_state *st, struct str *b)
+void mdir_index_serialize(const struct mdir_state *st, struct str *b)
 {
 	uint64_t sum;
 
@@ -181,6 +229,7 @@ static void serialize(const struct mdir_state *st, struct str *b)
 	PUT(b, st->cur_mtime.sec);
 	PUT(b, st->cur_mtime.nsec);
 	str_append(b, st->mailboxid, sizeof(st->mailboxid));
+	PUT(b, st->log_id);
 	PUT(b, (uint32_t)st->keyword_count);
 	for (size_t i = 0; i < st->keyword_count; i++) {
 		size_t len = strlen(st->keywords[i]);
@@ -190,49 +239,10 @@ static void serialize(const struct mdir_state *st, struct str *b)
 	}
 	PUT(b, (uint32_t)st->names.len);
 	for (size_t i = 0; i < st->count; i++)
-		put_rec(b, &st->recs[i]);
+		mdir_rec_encode(b, &st->recs[i]);
 	str_append(b, st->names.data, st->names.len);
 	sum = mdir_index_checksum(b->data, b->len);
 	PUT(b, sum);
-}
-
-int mdir_index_write(struct mdir_mailbox *mb)
-{
-	struct str buf, path;
-	const char *err;
-	struct stat st;
-	int r, fd;
-
-	mdir_cache_maybe_compact(mb);
-	mdir_state_compact(&mb->st);
-	str_init(&buf, 256 + mb->st.count * REC_SIZE + mb->st.names.len);
-	str_init(&path, 0);
-	str_printf(&path, "%s/" MDIR_INDEX, mb->path);
-	serialize(&mb->st, &buf);
-	r = file_write_atomic(path.data, buf.data, buf.len, 0600, &err);
-	if (r < 0) {
-		mstore_error(mb->pub.s, "%s", err);
-		/* UIDs not on disk must not be handed out: reload next time */
-		mb->loaded = false;
-	} else {
-		/* ours until the lock goes: remember it as loaded */
-		fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0 && fstat(fd, &st) == 0) {
-			if (mb->index_fd >= 0)
-				close(mb->index_fd);
-			mb->index_fd = fd;
-			mb->index_dev = st.st_dev;
-			mb->index_ino = st.st_ino;
-			mb->loaded = true;
-		} else if (fd >= 0) {
-			close(fd);
-		}
-		mb->index_dirty = false;
-		mb->pending_count = 0; /* the heads are in the file now */
-	}
-	str_deinit(&buf);
-	str_deinit(&path);
-	return r;
 }
 
 /* A bounds-checked reader over the file image. */
@@ -303,7 +313,7 @@ static const char *get_header(struct cursor *c, struct mdir_state *st,
 	GET(c, bom);
 	GET(c, version);
 	if (c->bad || memcmp(magic, INDEX_MAGIC, 8) != 0 || bom != INDEX_BOM ||
-	    version != INDEX_VERSION)
+	    version == 0 || version > INDEX_VERSION)
 		return "not an index file of this version";
 	GET(c, st->uidvalidity);
 	GET(c, st->uidnext);
@@ -316,6 +326,8 @@ static const char *get_header(struct cursor *c, struct mdir_state *st,
 	GET(c, st->cur_mtime.sec);
 	GET(c, st->cur_mtime.nsec);
 	get(c, st->mailboxid, sizeof(st->mailboxid));
+	if (version >= 2)
+		GET(c, st->log_id);
 	if (c->bad)
 		return "truncated";
 	if (st->uidvalidity == 0 || st->uidnext == 0 ||
@@ -326,23 +338,21 @@ static const char *get_header(struct cursor *c, struct mdir_state *st,
 	return get_keywords(c, st);
 }
 
-static const char *rec_check(const struct mdir_state *st,
-			     const struct mdir_rec *r, uint32_t prev_uid,
-			     size_t names_len, const unsigned char *names)
+const char *mdir_rec_check(const struct mdir_rec *r, uint32_t uidnext,
+			   uint64_t highestmodseq, size_t keyword_count,
+			   const unsigned char *name)
 {
-	if (r->m.uid <= prev_uid || r->m.uid >= st->uidnext)
-		return "UIDs out of order";
-	if (r->m.modseq > st->highestmodseq ||
+	if (r->m.uid == 0 || r->m.uid >= uidnext)
+		return "UID out of range";
+	if (r->m.modseq > highestmodseq ||
 	    (r->m.flags & ~MSTORE_F_STORED_MASK) != 0 || r->in_new > 1 ||
-	    (st->keyword_count < 32 &&
-	     (r->m.keywords >> st->keyword_count) != 0))
+	    (keyword_count < 32 && (r->m.keywords >> keyword_count) != 0))
 		return "bad message record";
+	/* a name starting with '.' could be "..": never a message */
 	if (r->name_len == 0 || r->name_len > 255 || r->base_len == 0 ||
-	    r->base_len > r->name_len ||
-	    (size_t)r->name_off + r->name_len >= names_len ||
-	    names[r->name_off + r->name_len] != '\0' ||
-	    memchr(names + r->name_off, '/', r->name_len) != NULL ||
-	    memchr(names + r->name_off, '\0', r->name_len) != NULL)
+	    r->base_len > r->name_len || name[0] == '.' ||
+	    memchr(name, '/', r->name_len) != NULL ||
+	    memchr(name, '\0', r->name_len) != NULL)
 		return "bad file name";
 	if (r->m.emailid[0] == '\0' ||
 	    memchr(r->m.emailid, '\0', sizeof(r->m.emailid)) == NULL)
@@ -350,16 +360,8 @@ static const char *rec_check(const struct mdir_state *st,
 	return NULL;
 }
 
-/* One bounds check per record: this loop is most of an open. */
-static void get_rec(struct cursor *c, struct mdir_rec *r)
+void mdir_rec_decode(const unsigned char *p, struct mdir_rec *r)
 {
-	const unsigned char *p = c->p + c->pos;
-
-	if (c->bad || c->len - c->pos < REC_SIZE) {
-		c->bad = true;
-		return;
-	}
-	c->pos += REC_SIZE;
 	memcpy(&r->m.uid, p, 4);
 	memcpy(&r->m.flags, p + 4, 4);
 	memcpy(&r->m.keywords, p + 8, 4);
@@ -373,37 +375,34 @@ static void get_rec(struct cursor *c, struct mdir_rec *r)
 	memcpy(&r->cache_off, p + 44, 8);
 	memcpy(&r->m.internaldate, p + 52, 8);
 	memcpy(r->m.emailid, p + 60, sizeof(r->m.emailid));
+	r->dirty = 0;
 }
 
-const char *mdir_index_parse(const void *data, size_t len,
-			     struct mdir_state *st)
+/* The records: one bounds check for all (the caller's size check), this
+ * loop is most of an open. */
+static const char *get_recs(struct cursor *c, struct mdir_state *st,
+			    uint32_t count, uint32_t names_len)
 {
-	const unsigned char *p = data;
-	struct cursor c = {.p = p, .len = len};
-	uint32_t count, names_len, prev = 0;
-	uint64_t sum;
+	const unsigned char *names =
+	    c->p + c->pos + (size_t)count * MDIR_REC_SIZE;
+	uint32_t prev = 0;
 	const char *why;
 
-	if (len < 8 + 8)
-		return "truncated";
-	memcpy(&sum, p + len - 8, 8);
-	if ((why = get_header(&c, st, &count)) != NULL)
-		return why;
-	GET(&c, names_len);
-	if (c.bad || c.len - c.pos != (size_t)count * REC_SIZE + names_len + 8)
-		return "size does not match";
-	if (mdir_index_checksum(p, len - 8) != sum)
-		return "checksum mismatch";
-	const unsigned char *names = p + c.pos + (size_t)count * REC_SIZE;
 	st->cap = count > 0 ? count : 1;
 	st->recs = mem_calloc(st->cap, sizeof(*st->recs));
 	for (uint32_t i = 0; i < count; i++) {
 		struct mdir_rec *r = &st->recs[i];
 
-		get_rec(&c, r);
-		if (c.bad)
-			return "truncated";
-		if ((why = rec_check(st, r, prev, names_len, names)) != NULL)
+		mdir_rec_decode(c->p + c->pos, r);
+		c->pos += MDIR_REC_SIZE;
+		if (r->m.uid <= prev)
+			return "UIDs out of order";
+		if ((size_t)r->name_off + r->name_len >= names_len ||
+		    names[r->name_off + r->name_len] != '\0')
+			return "bad file name";
+		why = mdir_rec_check(r, st->uidnext, st->highestmodseq,
+				     st->keyword_count, names + r->name_off);
+		if (why != NULL)
 			return why;
 		prev = r->m.uid;
 		st->count++;
@@ -413,98 +412,31 @@ const char *mdir_index_parse(const void *data, size_t len,
 	return NULL;
 }
 
-static int read_fd(int fd, struct str *out, size_t size)
+const char *mdir_index_parse(const void *data, size_t len,
+			     struct mdir_state *st)
 {
-	str_init(out, size + 1);
-	while (out->len < size) {
-		ssize_t n = read(fd, out->data + out->len, size - out->len);
+	const unsigned char *p = data;
+	struct cursor c = {.p = p, .len = len};
+	uint32_t count, names_len;
+	uint64_t sum;
+	const char *why;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		out->len += (size_t)n;
-		out->data[out->len] = '\0';
-	}
-	return 1;
-}
-
-/* 1 loaded into st, 0 corrupt (why in *why_r), -1 error. */
-static int load(struct mdir_mailbox *mb, int fd, const struct stat *sb,
-		const char *path, struct mdir_state *st, const char **why_r)
-{
-	struct str img;
-	int r;
-
-	if (!S_ISREG(sb->st_mode) || (uint64_t)sb->st_size > INDEX_MAX) {
-		*why_r = "not a regular file or too large";
-		return 0;
-	}
-	if (read_fd(fd, &img, (size_t)sb->st_size) < 0) {
-		r = errno == 0 ? 0 : mstore_error_sys(mb->pub.s, "read", path);
-		*why_r = "short read";
-	} else {
-		*why_r = mdir_index_parse(img.data, img.len, st);
-		r = *why_r == NULL ? 1 : 0;
-		if (r == 0 && st->uidvalidity == 0 && img.len >= 24 &&
-		    memcmp(img.data, INDEX_MAGIC, 8) == 0)
-			memcpy(&st->uidvalidity, img.data + 16, 4);
-	}
-	str_deinit(&img);
-	return r;
-}
-
-int mdir_index_refresh(struct mdir_mailbox *mb, uint32_t *old_uidvalidity_r,
-		       bool *corrupt_r)
-{
-	struct mdir_state st = {0};
-	struct stat sb;
-	struct str path;
-	const char *why = NULL;
-	int fd, r;
-
-	*old_uidvalidity_r = 0;
-	*corrupt_r = false;
-	str_init(&path, 0);
-	str_printf(&path, "%s/" MDIR_INDEX, mb->path);
-	if (stat(path.data, &sb) == 0 && mb->loaded &&
-	    sb.st_ino == mb->index_ino && sb.st_dev == mb->index_dev) {
-		str_deinit(&path);
-		return 1;
-	}
-	fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = errno == ENOENT
-			? 0
-			: mstore_error_sys(mb->pub.s, "open", path.data);
-		str_deinit(&path);
-		return r;
-	}
-	errno = 0;
-	r = fstat(fd, &sb) < 0 ? mstore_error_sys(mb->pub.s, "fstat", path.data)
-			       : load(mb, fd, &sb, path.data, &st, &why);
-	if (r > 0) {
-		mdir_state_clear(&mb->st);
-		mb->st = st;
-		if (mb->index_fd >= 0)
-			close(mb->index_fd);
-		mb->index_fd = fd;
-		mb->index_dev = sb.st_dev;
-		mb->index_ino = sb.st_ino;
-		mb->loaded = true;
-		mdir_cache_apply_pending(mb);
-	} else {
-		if (r == 0) {
-			msg_warn("%s: index corrupt (%s), rebuilding",
-				 path.data, why);
-			*old_uidvalidity_r = st.uidvalidity;
-			*corrupt_r = true;
-		}
-		mdir_state_clear(&st);
-		close(fd);
-	}
-	str_deinit(&path);
-	return r;
+	if (len < 8 + 8)
+		return "truncated";
+	memcpy(&sum, p + len - 8, 8);
+	if ((why = get_header(&c, st, &count)) != NULL)
+		return why;
+	GET(&c, names_len);
+	if (c.bad ||
+	    c.len - c.pos != (size_t)count * MDIR_REC_SIZE + names_len + 8)
+		return "size does not match";
+	if (mdir_index_checksum(p, len - 8) != sum)
+		return "checksum mismatch";
+	if ((why = get_recs(&c, st, count, names_len)) != NULL)
+		return why;
+	st->disk_uidnext = st->uidnext;
+	st->disk_keyword_count = st->keyword_count;
+	return NULL;
 }
 
 static void meta_line(struct mdir_state *st, const char *line, size_t len,

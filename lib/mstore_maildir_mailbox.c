@@ -1,8 +1,8 @@
 /* mstore_maildir_mailbox.c: an open Maildir++ mailbox: open, sync into the
  * view, keywords, reading a message, STORE (flags live in the file names'
  * ":2," info and in the index), EXPUNGE and the inotify descriptor. Every
- * change is made under the mailbox lock on a freshly loaded index and
- * written back before the lock goes. */
+ * change is made under the mailbox lock on an index brought up to date and
+ * committed (one log group) before the lock goes. */
 #include "config.h"
 
 #include <errno.h>
@@ -40,7 +40,8 @@ int mdir_mailbox_open_mode(struct mstore *s, const char *name,
 	mb->path = path;
 	mb->root = root;
 	mb->mode = mode;
-	mb->lock_fd = mb->index_fd = mb->cache_fd = mb->notify_fd = -1;
+	mb->lock_fd = mb->index_fd = mb->log_fd = mb->cache_fd = -1;
+	mb->notify_fd = mb->notify_log_wd = -1;
 	str_init(&mb->path_buf, 256);
 	str_init(&mb->cache_buf, 0);
 	str_init(&mb->st.names, 0);
@@ -49,7 +50,8 @@ int mdir_mailbox_open_mode(struct mstore *s, const char *name,
 		mdir_mailbox_close(&mb->pub);
 		return -1;
 	}
-	mdir_view_build(mb);
+	if (mode != MDIR_QUIET)
+		mdir_view_build(mb);
 	*mb_r = mb;
 	return 1;
 }
@@ -70,8 +72,7 @@ void mdir_mailbox_close(struct mstore_mailbox *pub)
 	mem_free(mb->pending);
 	if (mb->lock_fd >= 0)
 		close(mb->lock_fd);
-	if (mb->index_fd >= 0)
-		close(mb->index_fd);
+	mdir_index_close(mb);
 	if (mb->notify_fd >= 0)
 		close(mb->notify_fd);
 	str_deinit(&mb->path_buf);
@@ -115,7 +116,8 @@ int mdir_keyword_resolve(struct mdir_mailbox *mb, const char *name)
 			mb->index_dirty = true;
 			/* the meta file first: a rebuilt index keeps the
 			 * letters' meaning */
-			if (mdir_meta_write(mb) < 0 || mdir_index_write(mb) < 0)
+			if (mdir_meta_write(mb) < 0 ||
+			    mdir_index_commit(mb) < 0)
 				idx = -1;
 		}
 	}
@@ -165,7 +167,7 @@ int mdir_msg_read(struct mstore_mailbox *pub, uint32_t uid, struct str *out)
 {
 	struct mdir_mailbox *mb = mdir_mb(pub);
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < 3; attempt++) {
 		long idx = mdir_rec_find(&mb->st, uid);
 		int fd, r;
 
@@ -181,8 +183,10 @@ int mdir_msg_read(struct mstore_mailbox *pub, uint32_t uid, struct str *out)
 			if (errno != ENOENT)
 				return mstore_error_sys(pub->s, "open", path);
 		}
-		/* renamed by a flag change elsewhere, or gone */
-		if (attempt == 0 && mdir_refresh(mb, MDIR_R_SCAN) < 0)
+		/* renamed by a flag change elsewhere (logged), by other
+		 * software (read the directories), or gone */
+		if (attempt < 2 &&
+		    mdir_refresh(mb, attempt == 0 ? 0 : MDIR_R_SCAN) < 0)
 			return -1;
 	}
 	return 0;
@@ -309,7 +313,10 @@ int mdir_store_flags(struct mstore_mailbox *pub, const uint32_t *uids,
 		if (store_one(mb, uids[i], mode, flags, keywords,
 			      unchangedsince, failed, &modseq) < 0)
 			r = -1;
-	if (mb->index_dirty && mdir_index_write(mb) < 0)
+	/* the whole batch: one log group, one fdatasync */
+	if (modseq != 0)
+		mdir_cur_changed(mb);
+	if (mdir_index_commit(mb) < 0)
 		r = -1;
 	mdir_unlock(mb);
 	view_update(mb, uids, count);
@@ -401,17 +408,28 @@ int mdir_expunge(struct mstore_mailbox *pub, const uint32_t *uids, size_t count,
 		long si = mdir_rec_find(&mb->st, expunged->v[i]);
 
 		if (si >= 0)
-			mb->st.recs[si].m.uid = 0;
+			mdir_rec_expunge(&mb->st, &mb->st.recs[si]);
 	}
 	if (expunged->count > 0) {
 		(void)mdir_modseq_next(mb);
 		mdir_state_compact(&mb->st);
-		if (mdir_index_write(mb) < 0)
+		mdir_cur_changed(mb);
+		if (mdir_index_commit(mb) < 0)
 			r = -1;
 	}
 	mdir_unlock(mb);
 	view_remove(pub, expunged);
 	return r;
+}
+
+/* The log grows in place: watch the file itself (again after each
+ * compaction, which replaces it). */
+static void notify_log_watch(struct mdir_mailbox *mb)
+{
+	str_clear(&mb->path_buf);
+	str_printf(&mb->path_buf, "%s/" MDIR_LOG, mb->path);
+	mb->notify_log_wd =
+	    inotify_add_watch(mb->notify_fd, mb->path_buf.data, IN_MODIFY);
 }
 
 int mdir_notify_fd(struct mstore_mailbox *pub)
@@ -435,11 +453,12 @@ int mdir_notify_fd(struct mstore_mailbox *pub)
 	str_printf(&p, "%s/cur", mb->path);
 	if (inotify_add_watch(fd, p.data, files) < 0)
 		goto fail;
-	/* the index is replaced by a rename */
+	/* the base and the log are replaced by renames */
 	if (inotify_add_watch(fd, mb->path, IN_MOVED_TO) < 0)
 		goto fail;
 	str_deinit(&p);
 	mb->notify_fd = fd;
+	notify_log_watch(mb);
 	return fd;
 fail:
 	str_deinit(&p);
@@ -457,4 +476,5 @@ void mdir_notify_drain(struct mstore_mailbox *pub)
 		return;
 	while (read(mb->notify_fd, buf, sizeof(buf)) > 0)
 		;
+	notify_log_watch(mb);
 }

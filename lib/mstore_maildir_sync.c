@@ -1,10 +1,11 @@
 /* mstore_maildir_sync.c: keeps a Maildir++ mailbox's index in step with
- * its files. Under the mailbox lock: reload the index if another process
- * replaced it, rebuild it (new UIDVALIDITY) if it is lost or corrupt, read
- * new/ and cur/ when their mtimes say something changed, give new files
- * UIDs (in delivery order), notice flag renames and removals by other
- * Maildir software, move new/ to cur/ and claim \Recent (writers), and
- * write the index back before any new UID is handed out. */
+ * its files. Under the mailbox lock: take in what other processes logged,
+ * rebuild the index (new UIDVALIDITY) if it is lost or corrupt, read new/
+ * and cur/ when their mtimes say something changed (new/ alone when only
+ * it did, which is what a delivery changes), give new files UIDs (in
+ * delivery order), notice flag renames and removals by other Maildir
+ * software, move new/ to cur/ and claim \Recent (writers), and commit
+ * before any new UID is handed out. */
 #include "config.h"
 
 #include <dirent.h>
@@ -23,6 +24,9 @@
 
 #define SCAN_RETRIES 3
 #define MTIME_TRUST_SECONDS 2
+/* more new files than this in new/ alone: read cur/ too (one sorted walk
+ * instead of a search through the index per file) */
+#define NEW_ONLY_MAX 32
 
 /* A file seen in new/ or cur/, or a record of the index, by base name. */
 struct key {
@@ -85,24 +89,32 @@ static struct mdir_mtime mtime_trusted(struct mdir_mtime m)
 static bool quick_unchanged(struct mdir_mailbox *mb, bool claim)
 {
 	struct mdir_mtime n, c;
-	struct stat sb;
 
 	if (!mb->loaded || mb->pending_count > 0 || mb->index_dirty ||
-	    mb->st.new_mtime.sec == 0 || mb->st.cur_mtime.sec == 0)
+	    mb->need_base || mb->need_scan || mb->st.new_mtime.sec == 0 ||
+	    mb->st.cur_mtime.sec == 0)
 		return false;
 	if (claim && mb->st.first_recent_uid != mb->st.uidnext)
 		return false;
 	for (size_t i = 0; mb->mode == MDIR_WRITER && i < mb->st.count; i++)
 		if (mb->st.recs[i].in_new)
 			return false; /* noted by a reader: move it */
-	str_clear(&mb->path_buf);
-	str_printf(&mb->path_buf, "%s/" MDIR_INDEX, mb->path);
-	if (stat(mb->path_buf.data, &sb) < 0 || sb.st_ino != mb->index_ino ||
-	    sb.st_dev != mb->index_dev)
-		return false;
-	return dir_mtime(mb, "new", &n) > 0 && dir_mtime(mb, "cur", &c) > 0 &&
+	return mdir_index_unchanged(mb) && dir_mtime(mb, "new", &n) > 0 &&
+	       dir_mtime(mb, "cur", &c) > 0 &&
 	       mtime_eq(&n, &mb->st.new_mtime) &&
 	       mtime_eq(&c, &mb->st.cur_mtime);
+}
+
+void mdir_cur_changed(struct mdir_mailbox *mb)
+{
+	struct mdir_mtime c;
+
+	if (mb->st.cur_mtime.sec == 0)
+		return; /* not known before: read it next time anyway */
+	if (dir_mtime(mb, "cur", &c) < 0)
+		c = (struct mdir_mtime){0, 0};
+	mb->st.cur_mtime = c;
+	mb->index_dirty = true;
 }
 
 static int read_dir(struct mdir_mailbox *mb, struct scan *sc, bool in_new)
@@ -339,7 +351,7 @@ static int merge(struct mdir_mailbox *mb, struct scan *sc)
 		if (c < 0) {
 			fresh[nfresh++] = sc->ents[i++];
 		} else if (c > 0) {
-			st->recs[keys[j++].idx].m.uid = 0; /* removed */
+			mdir_rec_expunge(st, &st->recs[keys[j++].idx]);
 			gone = true;
 		} else {
 			if (sc->ents[i].in_new != keys[j].in_new ||
@@ -366,28 +378,136 @@ static int merge(struct mdir_mailbox *mb, struct scan *sc)
 	return r;
 }
 
+static bool base_indexed(const struct mdir_state *st, const struct key *k)
+{
+	for (size_t i = 0; i < st->count; i++)
+		if (st->recs[i].base_len == k->base_len &&
+		    memcmp(mdir_rec_name(st, &st->recs[i]), k->name,
+			   k->base_len) == 0)
+			return true;
+	return false;
+}
+
+/* new/ against the index's records in new/, when cur/ is as the index
+ * knows it. 1 done, 0 read both directories instead (a record left new/
+ * for somewhere the index does not know, or many new files), -1 error. */
+static int merge_new(struct mdir_mailbox *mb, struct scan *sc)
+{
+	struct mdir_state *st = &mb->st;
+	struct key *keys = mem_calloc(st->count + 1, sizeof(*keys)), *fresh;
+	size_t nkeys = 0, i = 0, j = 0, nfresh = 0, nkept = 0;
+	int r = 1;
+
+	for (size_t k = 0; k < st->count; k++)
+		if (st->recs[k].in_new)
+			keys[nkeys++] = (struct key){
+			    mdir_rec_name(st, &st->recs[k]),
+			    st->recs[k].name_len, st->recs[k].base_len, 1, k};
+	qsort(keys, nkeys, sizeof(*keys), key_cmp);
+	fresh = mem_calloc(sc->count + 1, sizeof(*fresh));
+	while (r > 0 && (i < sc->count || j < nkeys)) {
+		if (i > 0 && i < sc->count &&
+		    base_cmp(&sc->ents[i], &sc->ents[i - 1]) == 0) {
+			i++;
+			continue;
+		}
+		int c = i >= sc->count ? 1
+			: j >= nkeys   ? -1
+				       : base_cmp(&sc->ents[i], &keys[j]);
+
+		if (c < 0)
+			fresh[nfresh++] = sc->ents[i++];
+		else if (c > 0 || sc->ents[i].name_len != keys[j].name_len ||
+			 memcmp(sc->ents[i].name, keys[j].name,
+				keys[j].name_len) != 0)
+			r = 0; /* gone or renamed in new/: rare, the slow way */
+		else
+			i++, j++;
+	}
+	if (nfresh > NEW_ONLY_MAX)
+		r = 0;
+	/* a base already in cur/ (copied there by other software): cur/
+	 * wins, as in merge() */
+	for (size_t f = 0; r > 0 && f < nfresh; f++)
+		if (!base_indexed(st, &fresh[f]))
+			fresh[nkept++] = fresh[f];
+	if (r > 0)
+		r = add_new(mb, fresh, nkept);
+	mem_free(keys);
+	mem_free(fresh);
+	return r;
+}
+
+static int scan_new(struct mdir_mailbox *mb, const struct mdir_mtime *cur)
+{
+	struct scan sc = {0};
+	struct mdir_mtime n2, c2, n;
+	int r = 1;
+
+	str_init(&sc.arena, 1024);
+	for (int tries = 0;; tries++) {
+		sc.count = 0;
+		str_clear(&sc.arena);
+		if (dir_mtime(mb, "new", &sc.new_mtime) < 0 ||
+		    read_dir(mb, &sc, true) < 0 ||
+		    dir_mtime(mb, "new", &n2) < 0 ||
+		    dir_mtime(mb, "cur", &c2) < 0) {
+			r = -1;
+			break;
+		}
+		if (!mtime_eq(&c2, cur)) {
+			r = 0;
+			break;
+		}
+		if (mtime_eq(&n2, &sc.new_mtime) || tries + 1 >= SCAN_RETRIES)
+			break;
+	}
+	for (size_t i = 0; r > 0 && i < sc.count; i++)
+		sc.ents[i].name = sc.arena.data + (uintptr_t)sc.ents[i].name;
+	if (r > 0 && sc.count > 1)
+		qsort(sc.ents, sc.count, sizeof(*sc.ents), key_cmp);
+	if (r > 0)
+		r = merge_new(mb, &sc);
+	if (r > 0) {
+		n = mtime_trusted(sc.new_mtime);
+		if (!mtime_eq(&n, &mb->st.new_mtime))
+			mb->index_dirty = true;
+		mb->st.new_mtime = n;
+	}
+	str_deinit(&sc.arena);
+	mem_free(sc.ents);
+	return r;
+}
+
 static int scan(struct mdir_mailbox *mb, bool force)
 {
 	struct scan sc = {0};
 	struct mdir_mtime n, c;
+	bool cur_same;
 	int r;
 
-	if (!force && dir_mtime(mb, "new", &n) > 0 &&
-	    dir_mtime(mb, "cur", &c) > 0 && n.sec != 0 && c.sec != 0 &&
-	    mtime_eq(&n, &mb->st.new_mtime) && mtime_eq(&c, &mb->st.cur_mtime))
+	if (dir_mtime(mb, "new", &n) < 0 || dir_mtime(mb, "cur", &c) < 0)
+		return -1;
+	cur_same = !force && c.sec != 0 && mtime_eq(&c, &mb->st.cur_mtime);
+	if (cur_same && n.sec != 0 && mtime_eq(&n, &mb->st.new_mtime))
 		return 1;
+	if (cur_same && (r = scan_new(mb, &c)) != 0)
+		return r;
 	str_init(&sc.arena, 4096);
 	r = read_dirs(mb, &sc);
 	if (r > 0)
 		r = merge(mb, &sc);
 	if (r > 0) {
+		/* cur/ changes under the lock or by foreign software only:
+		 * its mtime is trusted at once (see mstore_internal.h) */
 		n = mtime_trusted(sc.new_mtime);
-		c = mtime_trusted(sc.cur_mtime);
+		c = sc.cur_mtime;
 		if (!mtime_eq(&n, &mb->st.new_mtime) ||
 		    !mtime_eq(&c, &mb->st.cur_mtime))
 			mb->index_dirty = true;
 		mb->st.new_mtime = n;
 		mb->st.cur_mtime = c;
+		mb->need_scan = false;
 	}
 	str_deinit(&sc.arena);
 	mem_free(sc.ents);
@@ -424,12 +544,14 @@ static int rebuild(struct mdir_mailbox *mb, uint32_t old_uidvalidity,
 	mb->claimed.count = 0; /* UIDs of another UIDVALIDITY */
 	mb->loaded = false;
 	mb->index_dirty = true;
+	mb->need_base = true;
 	return 1;
 }
 
 static void move_new(struct mdir_mailbox *mb)
 {
 	struct str from, to;
+	bool moved = false;
 
 	str_init(&from, 0);
 	str_init(&to, 0);
@@ -449,9 +571,11 @@ static void move_new(struct mdir_mailbox *mb)
 		 * next scan */
 		if (rename(from.data, mb->path_buf.data) == 0) {
 			mdir_rec_rename(&mb->st, r, to.data, to.len, false);
-			mb->index_dirty = true;
+			mb->index_dirty = moved = true;
 		}
 	}
+	if (moved)
+		mdir_cur_changed(mb);
 	str_deinit(&from);
 	str_deinit(&to);
 }
@@ -460,11 +584,16 @@ static void claim_recent(struct mdir_mailbox *mb)
 {
 	struct mdir_state *st = &mb->st;
 
+	size_t i = st->count;
+
 	if (st->first_recent_uid == st->uidnext)
 		return;
-	for (size_t i = 0; i < st->count; i++)
-		if (st->recs[i].m.uid >= st->first_recent_uid)
-			mstore_uids_push(&mb->claimed, st->recs[i].m.uid);
+	/* the unclaimed ones are the newest: from the end (and pushed in
+	 * ascending order, keeping claimed sorted) */
+	while (i > 0 && st->recs[i - 1].m.uid >= st->first_recent_uid)
+		i--;
+	for (; i < st->count; i++)
+		mstore_uids_push(&mb->claimed, st->recs[i].m.uid);
 	st->first_recent_uid = st->uidnext;
 	mb->index_dirty = true;
 }
@@ -486,7 +615,8 @@ int mdir_refresh(struct mdir_mailbox *mb, unsigned flags)
 		r = rebuild(mb, old_uidv, &had_meta);
 	}
 	if (r > 0)
-		r = scan(mb, (flags & MDIR_R_SCAN) != 0 || rebuilt);
+		r = scan(mb, (flags & MDIR_R_SCAN) != 0 || rebuilt ||
+				 mb->need_scan);
 	/* a folder that never had an index (new, or made by other
 	 * software) is no news */
 	if (r > 0 && rebuilt && !corrupt && had_meta && mb->st.count > 0)
@@ -496,12 +626,28 @@ int mdir_refresh(struct mdir_mailbox *mb, unsigned flags)
 		move_new(mb);
 	if (r > 0 && claim)
 		claim_recent(mb);
-	if (r > 0 && (mb->index_dirty || mb->pending_count > 0))
-		r = mdir_index_write(mb);
 	if (r > 0)
-		mb->pending_count = 0;
+		r = mdir_index_commit(mb);
 	mdir_unlock(mb);
 	return r;
+}
+
+void mdir_state_status(const struct mdir_state *st, struct mstore_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->messages = (uint32_t)st->count;
+	for (size_t i = 0; i < st->count; i++) {
+		const struct mstore_msg *m = &st->recs[i].m;
+
+		out->recent += m->uid >= st->first_recent_uid;
+		out->unseen += (m->flags & MSTORE_F_SEEN) == 0;
+		out->deleted += (m->flags & MSTORE_F_DELETED) != 0;
+		out->size += m->size;
+	}
+	out->uidvalidity = st->uidvalidity;
+	out->uidnext = st->uidnext;
+	out->highestmodseq = st->highestmodseq;
+	memcpy(out->mailboxid, st->mailboxid, sizeof(st->mailboxid));
 }
 
 void mdir_view_build(struct mdir_mailbox *mb)
