@@ -57,6 +57,8 @@ struct fetch_job {
 	bool skipped;	/* a message was expunged meanwhile */
 	bool unknown_cte;
 	bool have_msg; /* msg holds the current message */
+	uint32_t *seen_set; /* UIDs this fetch marked \Seen (sorted) */
+	size_t seen_count;
 	struct str msg, line, tmp;
 	struct mime_message *mime;
 	struct mime_message *hdr_mime;
@@ -108,6 +110,7 @@ static void job_free(void *ctx)
 
 	items_free(j->items, j->count);
 	mem_free(j->idx);
+	mem_free(j->seen_set);
 	str_deinit(&j->msg);
 	str_deinit(&j->line);
 	str_deinit(&j->tmp);
@@ -579,20 +582,57 @@ static int item_out(struct session *s, struct fetch_job *j,
 	}
 }
 
-/* \Seen set by a body fetch (before the response is built, so that its
- * FLAGS show it); true when the flags changed. */
-static bool fetch_mark_seen(struct session *s, uint32_t uid)
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A body fetch without .PEEK sets \Seen: for every message of the
+ * command at once, before any response is built (one store change, and
+ * the FLAGS in the responses show it). */
+static void fetch_mark_seen(struct session *s, struct fetch_job *j)
 {
 	const char *err;
 
-	if (mstore_store_flags(s->mb, &uid, 1, MSTORE_FLAGS_ADD, MSTORE_F_SEEN,
-			       0, 0, NULL, NULL, &err) < 0) {
+	j->seen_set = mem_alloc(size_mul(j->idx_count + 1, sizeof(uint32_t)));
+	for (size_t i = 0; i < j->idx_count; i++) {
+		const struct mstore_msg *m = imapd_view_msg(s, j->idx[i]);
+
+		if (m != NULL && !(m->flags & MSTORE_F_SEEN))
+			j->seen_set[j->seen_count++] = m->uid;
+	}
+	if (j->seen_count == 0)
+		return;
+	qsort(j->seen_set, j->seen_count, sizeof(uint32_t), uid_cmp);
+	if (mstore_store_flags(s->mb, j->seen_set, j->seen_count,
+			       MSTORE_FLAGS_ADD, MSTORE_F_SEEN, 0, 0, NULL, NULL,
+			       &err) < 0) {
 		msg_warn("%s: user %s: set \\Seen: %s", s->client_addr, s->user,
 			 err);
-		return false;
+		j->seen_count = 0;
+		return;
 	}
-	imapd_own_change(s, uid);
-	return true;
+	for (size_t i = 0; i < j->seen_count; i++)
+		imapd_own_change(s, j->seen_set[i]);
+}
+
+static bool marked_seen(const struct fetch_job *j, uint32_t uid)
+{
+	size_t lo = 0, hi = j->seen_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (j->seen_set[mid] == uid)
+			return true;
+		if (j->seen_set[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 /* One message's response; false when it was skipped. */
@@ -605,11 +645,7 @@ static bool fetch_one(struct session *s, struct fetch_job *j, size_t i)
 
 	if (m == NULL)
 		return false;
-	if (j->set_seen && !s->readonly && !(m->flags & MSTORE_F_SEEN)) {
-		seen_changed = fetch_mark_seen(s, m->uid);
-		if ((m = imapd_view_msg(s, i)) == NULL)
-			return false;
-	}
+	seen_changed = j->seen_count > 0 && marked_seen(j, m->uid);
 	/* A copy: the store's array may move while the items are built. */
 	mm = *m;
 	m = &mm;
@@ -683,6 +719,8 @@ void imapd_cmd_fetch(struct session *s, struct imap_command *cmd, bool uid)
 		imapd_tagged(s, "BAD", "%s", err);
 		return;
 	}
+	if (j->set_seen && !s->readonly)
+		fetch_mark_seen(s, j);
 	job.ctx = j;
 	imapd_job_start(s, &job);
 }
