@@ -176,6 +176,10 @@ static const struct conf_param builtin_params[] = {
 	P_LIST("smtp_tls_policy_maps", ""),
 	P_INT("smtp_tls_loglevel", "0", 0, 4),
 	P_LIST("dns_servers", ""),
+	P_TIME("smtp_connection_cache_time_limit", "2s", 's', 1, 600),
+	P_INT("smtp_connection_reuse_count_limit", "0", 0, MAXI),
+	P_TIME("smtp_connection_reuse_time_limit", "300s", 's', 1, MAXI),
+	P_TIME("smtp_rset_timeout", "20s", 's', 1, MAXI),
 
 	/* qmgr: scheduling, retries, notifications. */
 	P_INT("qmgr_message_active_limit", "20000", 1, MAXI),
@@ -186,6 +190,7 @@ static const struct conf_param builtin_params[] = {
 	P_INT("local_destination_concurrency_limit", "2", 1, MAXI),
 	P_INT("local_destination_recipient_limit", "1", 1, MAXI),
 	P_TIME("transport_retry_time", "60s", 's', 1, MAXI),
+	P_INT("destination_concurrency_failed_cohort_limit", "1", 0, MAXI),
 	P_TIME("queue_run_delay", "300s", 's', 1, MAXI),
 	P_TIME("minimal_backoff_time", "300s", 's', 1, MAXI),
 	P_TIME("maximal_backoff_time", "4000s", 's', 1, MAXI),
@@ -199,6 +204,7 @@ static const struct conf_param builtin_params[] = {
 	P_STR("bounce_notice_recipient", "postmaster"),
 	P_STR("delay_notice_recipient", "postmaster"),
 	P_STR("error_notice_recipient", "postmaster"),
+
 	/* local and pipe: delivery to mailboxes, files and commands.
 	 * mailbox_size_limit is Postfix's name, applied to the whole Maildir;
 	 * over quota defers (4.2.2) unless mailbox_quota_action = bounce. */

@@ -1,5 +1,6 @@
 /* deliver_proto.h: the qmgr -> delivery agent protocol (doc/postern-qmgr.8
- * has the records). One delivery per connection to private/local:
+ * has the records). One delivery per request, on private/local, private/smtp
+ * or private/<transport>:
  *
  *   agent: hello {protocol="delivery", version=1}
  *   qmgr:  one byte carrying the queue file's descriptor (SCM_RIGHTS), so
@@ -7,8 +8,13 @@
  *          folders (local runs as mail_store_owner, not mail_owner)
  *   qmgr:  request {queue_id, sender, arrival, offset, size, retry,
  *                   rcpts=[{index, address, orcpt}]}
- *   agent: reply {rcpts=[{index, status, dsn, text}]}, status one of
- *          "sent", "deferred", "bounced"
+ *   agent: reply {rcpts=[{index, status, dsn, text[, relayed]}]}, status
+ *          one of "sent", "deferred", "bounced"; optional fields: hop,
+ *          hop_dsn (the destination failed as a whole), setup_usec,
+ *          xfer_usec (the c and d of delays=), conn_use, and reuse=1: the
+ *          agent keeps its connection (e.g. an SMTP session) and takes
+ *          the next request on the same socket, which again starts with
+ *          the descriptor pass
  *
  * The agent never marks the queue file: qmgr records every result on disk
  * (queue_file_mark) before it forgets it. */

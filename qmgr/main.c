@@ -2,17 +2,20 @@
  * resident, solitary SERVER_TRIGGER service). post_init recovers the queue
  * (queue_recover()) and schedules a first run; each trigger byte or master
  * wakeup schedules another; a timer scans deferred/ every queue_run_delay.
- * A run takes at most qmgr_message_active_limit messages from incoming/
- * (and due ones from deferred/) and then yields to the event loop. See
- * postern-qmgr(8). */
+ * A run takes messages from incoming/ (and due ones from deferred/) into
+ * active/ while fewer than the active limit are in memory (message.c
+ * loads each, sched.c delivers them); when the limit stopped it, the next
+ * message to finish asks for another run. See postern-qmgr(8). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "master_cf.h"
 #include "mem.h"
 #include "msg.h"
 #include "qmgr.h"
@@ -23,15 +26,15 @@ static struct qmgr qmgr;
 
 static void qmgr_run(void *ctx);
 
-static void qmgr_schedule(struct qmgr *q)
+void qmgr_wakeup(struct qmgr *q)
 {
 	if (q->run_queued)
 		return;
 	q->run_queued = true;
-	event_defer(server_loop(q->srv), qmgr_run, q);
+	event_defer(q->loop, qmgr_run, q);
 }
 
-/* Moves up to room messages from one queue to active/ and runs each;
+/* Moves up to room messages from one queue to active/ and loads each;
  * returns how many were taken. */
 static size_t qmgr_take(struct qmgr *q, enum queue_name from, size_t room,
 			bool retry)
@@ -55,6 +58,13 @@ static size_t qmgr_take(struct qmgr *q, enum queue_name from, size_t room,
 		    (dfd < 0 || fstatat(dfd, id, &st, 0) < 0 ||
 		     st.st_mtime > now))
 			continue;
+		/* Still being written (no completion mark yet): its
+		 * writer's trigger brings us back. Cheaper than a move to
+		 * active/ and back. */
+		if (from == QUEUE_INCOMING &&
+		    (dfd < 0 || fstatat(dfd, id, &st, 0) < 0 ||
+		     !(st.st_mode & S_IXUSR)))
+			continue;
 		if (queue_dir_move(q->qd, id, from, QUEUE_ACTIVE, 0, &err) <=
 		    0) {
 			if (errno != ENOENT)
@@ -62,7 +72,7 @@ static size_t qmgr_take(struct qmgr *q, enum queue_name from, size_t room,
 			continue;
 		}
 		taken++;
-		qmgr_message_run(q, id, retry);
+		qmgr_message_load(q, id, retry);
 	}
 	queue_id_list_free(&list);
 	return taken;
@@ -71,18 +81,19 @@ static size_t qmgr_take(struct qmgr *q, enum queue_name from, size_t room,
 static void qmgr_run(void *ctx)
 {
 	struct qmgr *q = ctx;
-	size_t room = (size_t)q->active_limit, taken;
+	size_t room, taken;
 
 	q->run_queued = false;
+	room = q->msg_count < q->msg_limit ? q->msg_limit - q->msg_count : 0;
 	taken = qmgr_take(q, QUEUE_INCOMING, room, false);
 	if (q->scan_deferred && taken < room) {
 		q->scan_deferred = false;
 		taken += qmgr_take(q, QUEUE_DEFERRED, room - taken, true);
 		q->force = false;
 	}
-	/* A full batch: more may be waiting; let triggers in first. */
-	if (taken >= room)
-		qmgr_schedule(q);
+	/* At the limit: more may be waiting; the next message to finish
+	 * asks for another run. */
+	q->more = taken >= room;
 }
 
 static void qmgr_deferred_tick(struct event_timer *timer, void *ctx)
@@ -91,7 +102,7 @@ static void qmgr_deferred_tick(struct event_timer *timer, void *ctx)
 
 	(void)timer;
 	q->scan_deferred = true;
-	qmgr_schedule(q);
+	qmgr_wakeup(q);
 }
 
 static void qmgr_trigger_cb(struct server *srv, const char *data, size_t len)
@@ -105,7 +116,76 @@ static void qmgr_trigger_cb(struct server *srv, const char *data, size_t len)
 		    data[i] == QMGR_TRIGGER_FORCE)
 			q->scan_deferred = true;
 	}
-	qmgr_schedule(q);
+	qmgr_wakeup(q);
+}
+
+static void qmgr_busy_tick(struct event_timer *timer, void *ctx)
+{
+	(void)timer;
+	qmgr_sched_wakeup(ctx);
+}
+
+/* Messages in memory hold their queue file open: stay within the
+ * descriptor limit (raised to the hard limit), with room for agents. */
+static size_t qmgr_msg_limit(long long active_limit)
+{
+	struct rlimit rl;
+	size_t fds = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		fds = rl.rlim_cur > 1000000 ? 1000000 : (size_t)rl.rlim_cur;
+	}
+	fds = fds > 512 ? (fds - 256) / 2 : 128;
+	return (size_t)active_limit < fds ? (size_t)active_limit : fds;
+}
+
+/* Parameters read once at start. */
+static void qmgr_params(struct qmgr *q, struct conf *conf)
+{
+	long long t = conf_get_time(conf, "ipc_timeout");
+	long long idle =
+	    conf_get_time(conf, "smtp_connection_cache_time_limit");
+	const char *const *nc = conf_get_list(conf, "notify_classes");
+	static const char *const names[] = {"bounce", "2bounce", "delay",
+					    "resource", "software"};
+
+	q->msg_limit =
+	    qmgr_msg_limit(conf_get_int(conf, "qmgr_message_active_limit"));
+	q->min_backoff = conf_get_time(conf, "minimal_backoff_time");
+	q->max_backoff = conf_get_time(conf, "maximal_backoff_time");
+	q->run_delay = conf_get_time(conf, "queue_run_delay");
+	q->lifetime = conf_get_time(conf, "maximal_queue_lifetime");
+	q->bounce_lifetime = conf_get_time(conf, "bounce_queue_lifetime");
+	q->warn_time = conf_get_time(conf, "delay_warning_time");
+	q->timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
+	q->idle_ms = idle > 600 ? 600000u : (unsigned)idle * 1000u;
+	q->init_window =
+	    (unsigned)conf_get_int(conf, "initial_destination_concurrency");
+	q->cohort_limit = (unsigned)conf_get_int(
+	    conf, "destination_concurrency_failed_cohort_limit");
+	q->relayhost = conf_get(conf, "relayhost");
+	for (; nc != NULL && *nc != NULL; nc++)
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(*nc, names[i]) == 0)
+				q->notify_classes |= 1u << i;
+}
+
+static void qmgr_master_cf(struct qmgr *q, struct conf *conf)
+{
+	struct str path;
+	const char *err;
+
+	str_init(&path, 64);
+	str_printf(&path, "%s/master.cf", conf_get(conf, "config_directory"));
+	q->master_cf = master_cf_load(path.data, conf, &err);
+	if (q->master_cf == NULL)
+		msg_warn("%s; process limits are default_process_limit", err);
+	str_deinit(&path);
 }
 
 static int qmgr_post_init(struct server *srv, const char **error_r)
@@ -115,19 +195,16 @@ static int qmgr_post_init(struct server *srv, const char **error_r)
 	const char *qdir = conf_get(conf, "queue_directory");
 	struct queue_recover_stats st;
 	struct timespec now;
-	long long t = conf_get_time(conf, "ipc_timeout");
 	struct str path;
 
 	q->srv = srv;
+	q->loop = server_loop(srv);
 	q->conf = conf;
-	q->active_limit = conf_get_int(conf, "qmgr_message_active_limit");
-	q->min_backoff = conf_get_time(conf, "minimal_backoff_time");
-	q->max_backoff = conf_get_time(conf, "maximal_backoff_time");
-	q->run_delay = conf_get_time(conf, "queue_run_delay");
-	q->lifetime = conf_get_time(conf, "maximal_queue_lifetime");
-	q->bounce_lifetime = conf_get_time(conf, "bounce_queue_lifetime");
-	q->timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
-	q->relayhost = conf_get(conf, "relayhost");
+	qmgr_params(q, conf);
+	qmgr_master_cf(q, conf);
+	q->queues = htable_new(64);
+	q->busy_timer = event_timer_add(q->loop, 100, false, qmgr_busy_tick, q);
+	event_timer_stop(q->busy_timer);
 	str_init(&path, 64);
 	str_printf(&path, "%s/private", qdir);
 	q->private_dir = str_steal(&path);
@@ -148,7 +225,7 @@ static int qmgr_post_init(struct server *srv, const char **error_r)
 	    server_loop(srv),
 	    (unsigned)(q->run_delay > 86400 ? 86400 : q->run_delay) * 1000u,
 	    true, qmgr_deferred_tick, q);
-	qmgr_schedule(q);
+	qmgr_wakeup(q);
 	return 1;
 }
 
@@ -157,6 +234,17 @@ static void qmgr_pre_exit(struct server *srv)
 	struct qmgr *q = server_ctx(srv);
 
 	event_timer_remove(&q->deferred_timer);
+	event_timer_remove(&q->busy_timer);
+	qmgr_sched_free(q);
+	while (q->msgs != NULL) {
+		struct qmgr_msg *m = q->msgs;
+
+		q->msgs = m->next;
+		queue_file_close(&m->qf);
+		mem_free(m);
+	}
+	htable_free(&q->queues, NULL);
+	master_cf_free(&q->master_cf);
 	local_tables_free(&q->tables);
 	queue_dir_close(&q->qd);
 	qmgr_transport_maps_close(q);

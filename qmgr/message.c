@@ -1,11 +1,13 @@
-/* message.c: one delivery attempt of one active message: route each
- * pending recipient (route.c), group them per agent and next hop, deliver
- * each group (deliver.c), record every result on disk
- * (done-mark, FAILED mark with bounce/ID, or defer/ID), then remove the
- * message or move it to deferred/. */
+/* message.c: one active message: route each pending recipient
+ * (route.c) into entries on their destinations' queues (sched.c), record
+ * every result on disk as it comes (done-mark, FAILED mark with
+ * bounce/ID, or defer/ID; success notices for NOTIFY=SUCCESS in
+ * bounce/ID too), and when the last entry is done, remove the message or
+ * move it to deferred/ (with a delay warning when one is due). */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -28,77 +30,102 @@ static const char *status_word(enum qmgr_status s)
 				   : "deferred";
 }
 
-/* Records one result on disk, then logs it. When the record fails the
- * recipient stays pending (and is tried again). */
-static void record(struct qmgr *q, struct queue_file *qf,
-		   const struct qmgr_result *res)
+void qmgr_delay_format(uint64_t usec, struct str *out)
 {
-	const struct queue_envelope *env = queue_file_envelope(qf);
+	unsigned long long sec = usec / 1000000u;
+	unsigned long long tenth = (usec % 1000000u) / 100000u;
+	unsigned long long hundredth = (usec % 1000000u) / 10000u;
+
+	/* two significant digits, at most two decimals, truncated */
+	if (sec >= 10 || (sec >= 1 && tenth == 0))
+		str_printf(out, "%llu", sec);
+	else if (sec >= 1)
+		str_printf(out, "%llu.%llu", sec, tenth);
+	else if (hundredth == 0)
+		str_putc(out, '0');
+	else if (hundredth < 10)
+		str_printf(out, "0.0%llu", hundredth);
+	else if (hundredth % 10 == 0)
+		str_printf(out, "0.%llu", hundredth / 10);
+	else
+		str_printf(out, "0.%llu", hundredth);
+}
+
+/* A delivered recipient: its done-mark is written at once (a qmgr crash
+ * cannot lose it) but not synced, as in Postfix: an fdatasync per result
+ * in qmgr's one event loop capped the whole flow at the disk's sync rate.
+ * A system crash may lose the mark; the recipient is then delivered again
+ * (local finds its earlier copy). Failures and deferrals are synced: their
+ * logs feed the notifications. Success notices (NOTIFY=SUCCESS) go to
+ * bounce/ID first. */
+static int record_sent(struct qmgr *q, struct qmgr_msg *m,
+		       const struct qmgr_result *res, const char **err)
+{
+	const struct queue_envelope *env = queue_file_envelope(m->qf);
+	const struct queue_rcpt *rc = &env->rcpts[res->index];
+	int r = 1;
+
+	if ((rc->notify & QUEUE_NOTIFY_SUCCESS) && env->sender[0] != '\0')
+		r = qmgr_status_append(q, env->id, QUEUE_BOUNCE, rc->address,
+				       res->relayed ? "relayed" : "delivered",
+				       res, err);
+	if (r > 0)
+		r = queue_file_mark(m->qf, res->index, QUEUE_RCPT_DONE, err);
+	return r;
+}
+
+void qmgr_record(struct qmgr *q, struct qmgr_msg *m,
+		 const struct qmgr_result *res)
+{
+	const struct queue_envelope *env = queue_file_envelope(m->qf);
 	const char *rcpt = env->rcpts[res->index].address, *err = NULL;
-	uint64_t delay = now_usec() - env->arrival_usec;
-	double secs;
+	uint64_t now = now_usec();
+	uint64_t a = m->active_usec > env->arrival_usec
+			 ? m->active_usec - env->arrival_usec
+			 : 0;
+	struct str line;
 	int r = 1;
 
 	if (res->status == QMGR_SENT)
-		r = queue_file_mark_done(qf, res->index, &err);
+		r = record_sent(q, m, res, &err);
 	else if (res->status == QMGR_BOUNCED) {
-		r = qmgr_status_append(q, env->id, QUEUE_BOUNCE, rcpt, res,
-				       &err);
+		r = qmgr_status_append(q, env->id, QUEUE_BOUNCE, rcpt, "failed",
+				       res, &err);
 		if (r > 0)
-			r = queue_file_mark(qf, res->index, QUEUE_RCPT_FAILED,
-					    &err);
+			r = queue_file_mark(m->qf, res->index,
+					    QUEUE_RCPT_FAILED, &err);
 		if (r > 0)
-			r = queue_file_sync(qf, &err);
+			r = queue_file_sync(m->qf, &err);
 	} else
-		r = qmgr_status_append(q, env->id, QUEUE_DEFER, rcpt, res,
-				       &err);
+		r = qmgr_status_append(q, env->id, QUEUE_DEFER, rcpt, "delayed",
+				       res, &err);
 	if (r < 0)
 		msg_warn("to=<%s>: cannot record the result (%s): %s; the "
 			 "recipient stays pending",
 			 rcpt, status_word(res->status), err);
-	/* Postfix's precision: 0.01, 1.2, 12 */
-	secs = (double)delay / 1e6;
-	msg_info("to=<%s>, relay=%s, delay=%.*f, dsn=%s, status=%s (%s)", rcpt,
-		 res->relay,
-		 secs < 1    ? 2
-		 : secs < 10 ? 1
-			     : 0,
-		 secs, res->dsn, status_word(res->status), res->text);
-}
-
-/* Recipients of one message that go to the same agent and next hop. */
-struct group {
-	struct qmgr_route route;
-	char *transport, *nexthop;
-	size_t *idx;
-	size_t n;
-};
-
-static struct group *group_find(struct group *groups, size_t *ng, size_t max,
-				const char *transport, const char *nexthop)
-{
-	struct group *g;
-
-	for (size_t i = 0; i < *ng; i++) {
-		g = &groups[i];
-		if (strcmp(g->route.transport, transport) == 0 &&
-		    (nexthop == NULL ? g->nexthop == NULL
-				     : g->nexthop != NULL &&
-					   strcmp(g->nexthop, nexthop) == 0))
-			return g;
-	}
-	g = &groups[(*ng)++];
-	g->transport = mem_strdup(transport);
-	g->nexthop = nexthop != NULL ? mem_strdup(nexthop) : NULL;
-	g->route.transport = g->transport;
-	g->route.nexthop = g->nexthop;
-	g->idx = mem_calloc(max, sizeof(size_t));
-	return g;
+	str_init(&line, 256);
+	str_printf(&line, "to=<%s>, relay=%s, ", rcpt, res->relay);
+	if (res->conn_use > 1)
+		str_printf(&line, "conn_use=%u, ", res->conn_use);
+	str_append_cstr(&line, "delay=");
+	qmgr_delay_format(now > env->arrival_usec ? now - env->arrival_usec : 0,
+			  &line);
+	str_append_cstr(&line, ", delays=");
+	qmgr_delay_format(a, &line);
+	str_putc(&line, '/');
+	qmgr_delay_format(res->b_usec, &line);
+	str_putc(&line, '/');
+	qmgr_delay_format(res->c_usec, &line);
+	str_putc(&line, '/');
+	qmgr_delay_format(res->d_usec, &line);
+	msg_info("%s, dsn=%s, status=%s (%s)", line.data, res->dsn,
+		 status_word(res->status), res->text);
+	str_deinit(&line);
 }
 
 /* A result decided by routing itself (error:, discard:, a failed
  * table). "error:5.1.1 text" sets the DSN code (4.x.x defers). */
-static void route_result(struct qmgr *q, struct queue_file *qf, size_t i,
+static void route_result(struct qmgr *q, struct qmgr_msg *m, size_t i,
 			 const struct qmgr_dest *dest)
 {
 	struct qmgr_result r = {.index = i, .relay = "none"};
@@ -122,59 +149,31 @@ static void route_result(struct qmgr *q, struct queue_file *qf, size_t i,
 	}
 	r.text =
 	    dest->kind == QMGR_DEST_DISCARD && *t == '\0' ? "discarded" : t;
-	record(q, qf, &r);
+	qmgr_record(q, m, &r);
 }
 
-static void group_deliver(struct qmgr *q, struct queue_file *qf,
-			  const struct group *g, bool retry)
+static void route_all(struct qmgr *q, struct qmgr_msg *m)
 {
-	struct qmgr_result *res = mem_calloc(DELIVER_BATCH, sizeof(*res));
-
-	for (size_t done = 0; done < g->n;) {
-		size_t n = g->n - done;
-
-		if (n > DELIVER_BATCH)
-			n = DELIVER_BATCH;
-		qmgr_deliver(q, qf, &g->route, g->idx + done, n, retry, res);
-		for (size_t i = 0; i < n; i++)
-			record(q, qf, &res[i]);
-		done += n;
-	}
-	mem_free(res);
-}
-
-static void route_and_deliver(struct qmgr *q, struct queue_file *qf, bool retry)
-{
-	const struct queue_envelope *env = queue_file_envelope(qf);
-	size_t max = env->rcpt_count, ng = 0;
-	struct group *groups = mem_calloc(max + 1, sizeof(*groups)), *g;
+	const struct queue_envelope *env = queue_file_envelope(m->qf);
 	struct qmgr_dest dest;
 
 	str_init(&dest.transport, 16);
 	str_init(&dest.nexthop, 64);
 	str_init(&dest.text, 64);
-	for (size_t i = 0; i < max; i++) {
+	for (size_t i = 0; i < env->rcpt_count; i++) {
+		const char *rcpt = env->rcpts[i].address;
+
 		if (env->rcpts[i].status != QUEUE_RCPT_PENDING)
 			continue;
-		qmgr_route(q, env->rcpts[i].address, &dest);
+		qmgr_route(q, rcpt, &dest);
 		if (dest.kind == QMGR_DEST_LOCAL)
-			g = group_find(groups, &ng, max, "local", NULL);
+			qmgr_sched_add(q, m, "local", NULL, rcpt, i);
 		else if (dest.kind == QMGR_DEST_SMTP)
-			g = group_find(groups, &ng, max, dest.transport.data,
-				       dest.nexthop.data);
-		else {
-			route_result(q, qf, i, &dest);
-			continue;
-		}
-		g->idx[g->n++] = i;
+			qmgr_sched_add(q, m, dest.transport.data,
+				       dest.nexthop.data, rcpt, i);
+		else
+			route_result(q, m, i, &dest);
 	}
-	for (size_t k = 0; k < ng; k++) {
-		group_deliver(q, qf, &groups[k], retry);
-		mem_free(groups[k].idx);
-		mem_free(groups[k].transport);
-		mem_free(groups[k].nexthop);
-	}
-	mem_free(groups);
 	str_deinit(&dest.transport);
 	str_deinit(&dest.nexthop);
 	str_deinit(&dest.text);
@@ -192,9 +191,9 @@ static bool all_done(const struct queue_envelope *env)
  * null sender) the pending recipients fail: they go to bounce/ID like any
  * permanent failure, so the sender gets the notification. Returns true
  * when the message expired. */
-static bool expire(struct qmgr *q, struct queue_file *qf)
+static bool expire(struct qmgr *q, struct qmgr_msg *m)
 {
-	const struct queue_envelope *env = queue_file_envelope(qf);
+	const struct queue_envelope *env = queue_file_envelope(m->qf);
 	long long limit =
 	    env->sender[0] != '\0' ? q->lifetime : q->bounce_lifetime;
 	uint64_t age = now_usec() - env->arrival_usec;
@@ -214,22 +213,34 @@ static bool expire(struct qmgr *q, struct queue_file *qf)
 					.text = text.data};
 
 		if (env->rcpts[i].status == QUEUE_RCPT_PENDING)
-			record(q, qf, &r);
+			qmgr_record(q, m, &r);
 	}
 	str_deinit(&text);
 	return all_done(env);
 }
 
-static void finish(struct qmgr *q, struct queue_file *qf)
+/* Still pending: a delay warning once it is due, then deferred/. */
+static void finish_deferred(struct qmgr *q, struct qmgr_msg *m)
 {
-	const struct queue_envelope *env = queue_file_envelope(qf);
+	const struct queue_envelope *env = queue_file_envelope(m->qf);
 	const char *err;
 
-	if (!all_done(env) && !expire(q, qf)) {
-		qmgr_defer_message(q, env->id, env->arrival_usec);
-		return;
-	}
-	if (qmgr_bounce_flush(q, qf, &err) < 0) {
+	if (q->warn_time > 0 && !(env->state & QUEUE_STATE_WARNED) &&
+	    now_usec() - env->arrival_usec >=
+		(uint64_t)q->warn_time * 1000000u &&
+	    qmgr_bounce_warn(q, m->qf, &err) < 0)
+		msg_warn("delay warning: %s; retrying later", err);
+	qmgr_defer_message(q, env->id, env->arrival_usec);
+}
+
+static void finish(struct qmgr *q, struct qmgr_msg *m)
+{
+	const struct queue_envelope *env = queue_file_envelope(m->qf);
+	const char *err;
+
+	if (!all_done(env) && !expire(q, m))
+		return finish_deferred(q, m);
+	if (qmgr_bounce_flush(q, m->qf, &err) < 0) {
 		msg_warn("bounce notification: %s; retrying later", err);
 		qmgr_defer_message(q, env->id, env->arrival_usec);
 		return;
@@ -242,41 +253,73 @@ static void finish(struct qmgr *q, struct queue_file *qf)
 	msg_info("removed");
 }
 
-void qmgr_message_run(struct qmgr *q, const char *id, bool retry)
+void qmgr_message_entry_done(struct qmgr *q, struct qmgr_msg *m)
 {
-	struct queue_file *qf = NULL;
+	if (--m->entries > 0)
+		return;
+	msg_set_queue_id(m->id);
+	finish(q, m);
+	msg_set_queue_id(NULL);
+	queue_file_close(&m->qf);
+	if (m->prev != NULL)
+		m->prev->next = m->next;
+	else
+		q->msgs = m->next;
+	if (m->next != NULL)
+		m->next->prev = m->prev;
+	mem_free(m);
+	q->msg_count--;
+	/* room for more: the intake stopped at the limit */
+	if (q->more)
+		qmgr_wakeup(q);
+}
+
+/* A file that cannot be opened goes to corrupt/ (bad) or back to
+ * incoming/ (not ready). */
+static void load_failed(struct qmgr *q, const char *id, int r, const char *err)
+{
+	if (r < 0 && errno == EBADMSG) {
+		msg_warn("%s; moved to corrupt", err);
+		(void)queue_dir_move(q->qd, id, QUEUE_ACTIVE, QUEUE_CORRUPT,
+				     QUEUE_MOVE_SYNC, &err);
+	} else if (r == 0 || errno != ENOENT) {
+		msg_warn("not ready: %s", err);
+		(void)queue_dir_move(q->qd, id, QUEUE_ACTIVE, QUEUE_INCOMING, 0,
+				     &err);
+	}
+}
+
+void qmgr_message_load(struct qmgr *q, const char *id, bool retry)
+{
+	struct qmgr_msg *m = mem_calloc(1, sizeof(*m));
 	const struct queue_envelope *env;
 	const char *err;
-	char idbuf[QUEUE_ID_SIZE];
 	int r;
 
-	memcpy(idbuf, id, QUEUE_ID_SIZE);
-	msg_set_queue_id(idbuf);
-	r = queue_file_openat(queue_dir_fd(q->qd, QUEUE_ACTIVE, &err), idbuf,
-			      QUEUE_OPEN_WRITE, &qf, &err);
+	memcpy(m->id, id, QUEUE_ID_SIZE);
+	msg_set_queue_id(m->id);
+	r = queue_file_openat(queue_dir_fd(q->qd, QUEUE_ACTIVE, &err), m->id,
+			      QUEUE_OPEN_WRITE, &m->qf, &err);
 	if (r <= 0) {
-		if (r < 0 && errno == EBADMSG) {
-			msg_warn("%s; moved to corrupt", err);
-			(void)queue_dir_move(q->qd, idbuf, QUEUE_ACTIVE,
-					     QUEUE_CORRUPT, QUEUE_MOVE_SYNC,
-					     &err);
-		} else if (r == 0 || errno != ENOENT) {
-			msg_warn("not ready: %s", err);
-			(void)queue_dir_move(q->qd, idbuf, QUEUE_ACTIVE,
-					     QUEUE_INCOMING, 0, &err);
-		}
+		load_failed(q, m->id, r, err);
 		msg_set_queue_id(NULL);
+		mem_free(m);
 		return;
 	}
-	env = queue_file_envelope(qf);
+	env = queue_file_envelope(m->qf);
 	/* A previous qmgr may have delivered some of it before it died. */
-	if (env->arrival_usec < q->start_usec)
-		retry = true;
+	m->retry = retry || env->arrival_usec < q->start_usec;
+	m->active_usec = now_usec();
+	m->entries = 1; /* routing holds one until it is done */
+	m->next = q->msgs;
+	if (q->msgs != NULL)
+		q->msgs->prev = m;
+	q->msgs = m;
+	q->msg_count++;
 	msg_info("from=<%s>, size=%llu, nrcpt=%zu (queue active)", env->sender,
-		 (unsigned long long)queue_file_content_size(qf),
+		 (unsigned long long)queue_file_content_size(m->qf),
 		 env->rcpt_count);
-	route_and_deliver(q, qf, retry);
-	finish(q, qf);
-	queue_file_close(&qf);
+	route_all(q, m);
 	msg_set_queue_id(NULL);
+	qmgr_message_entry_done(q, m);
 }

@@ -151,7 +151,7 @@ void qmgr_route(struct qmgr *q, const char *address, struct qmgr_dest *dest)
 			   err);
 	} else if (r > 0)
 		transport_apply(q, at != NULL ? at + 1 : "", value.data, dest);
-	else if (!local_domain_match(q->tables, address)) {
+	else if (at != NULL && !local_domain_match(q->tables, address)) {
 		dest->kind = QMGR_DEST_SMTP;
 		str_append_cstr(&dest->transport, "smtp");
 		str_append_cstr(&dest->nexthop,

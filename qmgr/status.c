@@ -29,8 +29,8 @@ static int status_fail(const char *what, const char **error_r)
 }
 
 int qmgr_status_append(struct qmgr *q, const char *id, enum queue_name log,
-		       const char *rcpt, const struct qmgr_result *res,
-		       const char **error_r)
+		       const char *rcpt, const char *action,
+		       const struct qmgr_result *res, const char **error_r)
 {
 	int dfd = queue_dir_fd(q->qd, log, error_r), fd, r;
 	struct str s;
@@ -43,10 +43,10 @@ int qmgr_status_append(struct qmgr *q, const char *id, enum queue_name log,
 	if (fd < 0)
 		return status_fail("open status log", error_r);
 	str_init(&s, 256);
-	str_printf(&s, "\nrecipient=%s\nstatus=%s\naction=%s\nreason=%s\n",
-		   rcpt, res->dsn,
-		   res->status == QMGR_BOUNCED ? "failed" : "delayed",
-		   res->text);
+	str_printf(&s,
+		   "\nrecipient=%s\nstatus=%s\naction=%s\nreason=%s\n"
+		   "relay=%s\n",
+		   rcpt, res->dsn, action, res->text, res->relay);
 	r = file_write_all(fd, s.data, s.len, error_r);
 	if (r > 0 && fsync(fd) < 0)
 		r = status_fail("fsync status log", error_r);

@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,9 +126,14 @@ int smtp_conn_open(struct smtp_conn *c, const char *host,
 	if (r < 0)
 		return conn_fail(c, "connect to %s: %s", c->relay,
 				 strerror(errno));
+	/* Commands and the end of DATA are small writes that wait for a
+	 * reply: Nagle's algorithm would hold each one for a delayed ACK. */
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+			 sizeof(int));
 	c->io = iobuf_new(
 	    c->fd, &(struct iobuf_limits){.max_line = SMTP_REPLY_LINE_MAX,
 					  .max_output = 4 * 1024 * 1024});
+	c->opened_ms = now_ms();
 	return 1;
 }
 

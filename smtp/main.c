@@ -1,14 +1,21 @@
-/* main.c: the SMTP client daemon, a thin main() on lib/server.h (one
- * delivery per connection from qmgr, SERVER_SINGLE): post_init builds the
+/* main.c: the SMTP client daemon, a thin main() on lib/server.h (one qmgr
+ * connection at a time, SERVER_SINGLE): post_init builds the
  * configuration (timeouts, TLS client context, resolver); each client is
- * one request of the delivery protocol (lib/deliver_proto.h) with the
- * smtp fields: the next hop, DSN envelope fields and message flags. The
- * results go back with the relay each recipient went to. See
+ * a series of requests of the delivery protocol (lib/deliver_proto.h)
+ * with the smtp fields: the next hop, DSN envelope fields and message
+ * flags. The results go back with the relay each recipient went to, the
+ * set-up and transmission times, the connection's use count and, when
+ * the next hop failed as a whole, why ("hop"); reuse=1 tells qmgr that
+ * another request may follow on the same connection (at most max_use),
+ * where the SMTP session of the last one waits (cache.c). See
  * postern-smtp(8). */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "attr.h"
@@ -88,6 +95,14 @@ static int smtp_post_init(struct server *srv, const char **error_r)
 	config.data_xfer_timeout = secs(conf, "smtp_data_xfer_timeout");
 	config.data_done_timeout = secs(conf, "smtp_data_done_timeout");
 	config.quit_timeout = secs(conf, "smtp_quit_timeout");
+	config.rset_timeout = secs(conf, "smtp_rset_timeout");
+	config.cache_time_ms =
+	    secs(conf, "smtp_connection_cache_time_limit") * 1000u;
+	config.reuse_count_limit =
+	    (unsigned)conf_get_int(conf, "smtp_connection_reuse_count_limit");
+	config.reuse_time_limit =
+	    secs(conf, "smtp_connection_reuse_time_limit");
+	config.max_requests = (unsigned)conf_get_int(conf, "max_use");
 	config.ipc_timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
 	if (tls_setup(conf, error_r) < 0)
 		return -1;
@@ -141,9 +156,21 @@ static int rcpts_get(struct attr_rec *req, struct smtp_msg *msg,
 	return attr_rec_done(req, error_r);
 }
 
-static void results_put(const struct smtp_msg *msg, struct attr_out *out)
+static void results_put(const struct smtp_msg *msg, struct attr_out *out,
+			bool reuse)
 {
+	uint64_t now = smtp_now_usec();
+	uint64_t xs = msg->xfer_start_usec != 0 ? msg->xfer_start_usec : now;
+
 	attr_out_reset(out);
+	if (msg->hop_failed) {
+		attr_put_str(out, "hop", msg->hop.data);
+		attr_put_str(out, "hop_dsn", msg->hop_dsn);
+	}
+	attr_put_int(out, "setup_usec", (int64_t)(xs - msg->start_usec));
+	attr_put_int(out, "xfer_usec", (int64_t)(now - xs));
+	attr_put_int(out, "conn_use", (int64_t)msg->conn_use);
+	attr_put_int(out, "reuse", reuse ? 1 : 0);
 	attr_list_begin(out, "rcpts");
 	for (size_t i = 0; i < msg->rcpt_count; i++) {
 		const struct smtp_rcpt *r = &msg->rcpts[i];
@@ -154,6 +181,8 @@ static void results_put(const struct smtp_msg *msg, struct attr_out *out)
 		attr_put_str(out, "dsn", r->dsn);
 		attr_put_str(out, "relay", r->relay.data);
 		attr_put_str(out, "text", r->text.data);
+		if (r->status == SMTP_SENT && r->relayed)
+			attr_put_int(out, "relayed", 1);
 		attr_item_end(out);
 	}
 	attr_list_end(out);
@@ -190,7 +219,7 @@ static int msg_get(struct attr_rec *req, struct smtp_msg *msg,
 }
 
 static int smtp_request(int fd, struct attr_decoder *dec, int qfd,
-			struct attr_out *out, const char **error_r)
+			struct attr_out *out, bool reuse, const char **error_r)
 {
 	struct smtp_msg msg = {.fd = qfd};
 	struct attr_rec req;
@@ -199,6 +228,8 @@ static int smtp_request(int fd, struct attr_decoder *dec, int qfd,
 	if (attr_recv_fd(fd, dec, (int)config.ipc_timeout_ms, &req, error_r) !=
 	    1)
 		return -1;
+	msg.start_usec = smtp_now_usec();
+	str_init(&msg.hop, 64);
 	r = msg_get(&req, &msg, error_r);
 	if (r > 0) {
 		msg_set_queue_id(msg.queue_id);
@@ -206,7 +237,7 @@ static int smtp_request(int fd, struct attr_decoder *dec, int qfd,
 		smtp_rcpts_set(&msg, SMTP_DEFERRED, "4.3.0", "none",
 			       "internal error: no result");
 		msg_set_queue_id(NULL);
-		results_put(&msg, out);
+		results_put(&msg, out, reuse);
 		r = attr_send_fd(fd, out, (int)config.ipc_timeout_ms, error_r);
 	}
 	for (size_t i = 0; i < msg.rcpt_count; i++) {
@@ -214,7 +245,26 @@ static int smtp_request(int fd, struct attr_decoder *dec, int qfd,
 		str_deinit(&msg.rcpts[i].relay);
 	}
 	mem_free(msg.rcpts);
+	str_deinit(&msg.hop);
 	return r;
+}
+
+/* Waits for qmgr's next request: 1 when one comes, 0 when qmgr closed
+ * the connection or left it idle too long. */
+static int next_request(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char byte;
+	int r;
+
+	/* qmgr closes idle agents after the cache time limit; this is
+	 * only a safety net, a little later */
+	do
+		r = poll(&p, 1, (int)config.cache_time_ms + 5000);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return 0;
+	return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1 ? 1 : 0;
 }
 
 static void smtp_client(struct server *srv, int fd)
@@ -222,17 +272,28 @@ static void smtp_client(struct server *srv, int fd)
 	struct attr_decoder *dec = attr_decoder_new(0);
 	struct attr_out out;
 	const char *err = NULL;
-	int qfd = -1;
+	unsigned served = 0;
+	int qfd = -1, r;
 
 	attr_out_init(&out);
 	attr_hello_put(&out, DELIVER_PROTOCOL, DELIVER_VERSION);
-	if (attr_send_fd(fd, &out, (int)config.ipc_timeout_ms, &err) < 0 ||
-	    deliver_fd_recv(fd, &qfd, (int)config.ipc_timeout_ms, &err) < 0 ||
-	    smtp_request(fd, dec, qfd, &out, &err) < 0)
-		msg_warn("delivery request from qmgr: %s",
-			 err != NULL ? err : "protocol error");
-	if (qfd >= 0)
-		close(qfd);
+	r = attr_send_fd(fd, &out, (int)config.ipc_timeout_ms, &err);
+	while (r > 0) {
+		bool reuse = ++served < config.max_requests;
+
+		r = deliver_fd_recv(fd, &qfd, (int)config.ipc_timeout_ms, &err);
+		if (r > 0)
+			r = smtp_request(fd, dec, qfd, &out, reuse, &err);
+		if (qfd >= 0)
+			close(qfd);
+		qfd = -1;
+		if (r < 0)
+			msg_warn("delivery request from qmgr: %s",
+				 err != NULL ? err : "protocol error");
+		if (r > 0 && (!reuse || next_request(fd) <= 0))
+			break;
+	}
+	smtp_cache_close(&config);
 	attr_out_deinit(&out);
 	attr_decoder_free(&dec);
 	close(fd);
@@ -242,6 +303,7 @@ static void smtp_client(struct server *srv, int fd)
 static void smtp_pre_exit(struct server *srv)
 {
 	(void)srv;
+	smtp_cache_close(&config);
 	dns_resolver_free(&config.dns);
 	tls_ctx_free(&config.tls);
 }

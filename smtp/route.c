@@ -117,7 +117,11 @@ static bool try_address(const struct smtp_config *cfg, struct smtp_msg *msg,
 		}
 		snprintf(relay, relay_size, "%s", c.relay);
 		end = smtp_session(cfg, &c, msg, level, h->name, fail_dsn,
-				   fail_text);
+				   fail_text, true);
+		if (end == SMTP_SESSION_DONE)
+			msg->conn_use = c.uses;
+		if (c.kept)
+			smtp_cache_put(cfg, &c, msg->nexthop);
 		smtp_conn_close(&c);
 		if (end != SMTP_SESSION_NEXT_TLS || level != TLS_LEVEL_MAY)
 			return end == SMTP_SESSION_DONE;
@@ -147,6 +151,9 @@ static void try_hosts(const struct smtp_config *cfg, struct smtp_msg *msg,
 		}
 	smtp_rcpts_set(msg, fail_dsn[0] == '5' ? SMTP_BOUNCED : SMTP_DEFERRED,
 		       fail_dsn, relay, "%s", fail_text.data);
+	/* the next hop failed as a whole: qmgr's concurrency feedback */
+	if (fail_dsn[0] != '5')
+		smtp_hop_fail(msg, fail_dsn, fail_text.data);
 	str_deinit(&fail_text);
 }
 
@@ -180,12 +187,22 @@ static bool hosts_find(const struct smtp_config *cfg, struct smtp_msg *msg,
 	}
 	if (res == DNS_OK)
 		return true;
+	if (res == DNS_TEMPFAIL)
+		smtp_hop_fail(msg, "4.4.3", err);
 	smtp_rcpts_set(msg, res == DNS_TEMPFAIL ? SMTP_DEFERRED : SMTP_BOUNCED,
 		       res == DNS_TEMPFAIL ? "4.4.3"
 		       : res == DNS_NULLMX ? "5.1.10"
 					   : "5.4.4",
 		       "none", "%s", err);
 	return false;
+}
+
+void smtp_hop_fail(struct smtp_msg *msg, const char *dsn, const char *text)
+{
+	msg->hop_failed = true;
+	snprintf(msg->hop_dsn, sizeof(msg->hop_dsn), "%s", dsn);
+	str_clear(&msg->hop);
+	str_append_cstr(&msg->hop, text);
 }
 
 void smtp_deliver(const struct smtp_config *cfg, struct smtp_msg *msg)
@@ -196,6 +213,8 @@ void smtp_deliver(const struct smtp_config *cfg, struct smtp_msg *msg)
 	unsigned port;
 	bool mx;
 
+	if (smtp_cache_deliver(cfg, msg))
+		return;
 	if (nexthop_parse(msg->nexthop, cfg->port, host, sizeof(host), &mx,
 			  &port) < 0) {
 		msg_warn("bad next hop \"%s\" (relayhost or transport_maps)",

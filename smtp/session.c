@@ -24,9 +24,6 @@ struct session {
 	struct smtp_msg *msg;
 	enum tls_level level;
 	const char *peer_name;
-	/* what EHLO said */
-	bool esmtp, pipelining, starttls, eightbit, smtputf8, dsn, has_size;
-	uint64_t size_limit;
 	/* why the session failed before any recipient was tried */
 	char *fail_dsn;
 	struct str *fail_text;
@@ -103,32 +100,30 @@ static void ehlo_features(struct session *s)
 	const char *p = s->c->reply.data;
 	uint64_t v;
 
-	s->esmtp = true;
-	s->pipelining = s->starttls = s->eightbit = s->smtputf8 = false;
-	s->dsn = s->has_size = false;
+	s->c->feat = (struct smtp_features){.esmtp = true};
 	/* Keywords follow the first line, each after a blank (conn.c joins
 	 * the lines of a reply with one). */
 	while ((p = strchr(p, ' ')) != NULL) {
 		p++;
 		if (strncasecmp(p, "PIPELINING", 10) == 0)
-			s->pipelining = true;
+			s->c->feat.pipelining = true;
 		else if (strncasecmp(p, "STARTTLS", 8) == 0)
-			s->starttls = true;
+			s->c->feat.starttls = true;
 		else if (strncasecmp(p, "8BITMIME", 8) == 0)
-			s->eightbit = true;
+			s->c->feat.eightbit = true;
 		else if (strncasecmp(p, "SMTPUTF8", 8) == 0)
-			s->smtputf8 = true;
+			s->c->feat.smtputf8 = true;
 		else if (strncasecmp(p, "DSN", 3) == 0 &&
 			 (p[3] == ' ' || p[3] == '\0'))
-			s->dsn = true;
+			s->c->feat.dsn = true;
 		else if (strncasecmp(p, "SIZE", 4) == 0 &&
 			 (p[4] == ' ' || p[4] == '\0')) {
-			s->has_size = true;
-			s->size_limit = 0;
+			s->c->feat.has_size = true;
+			s->c->feat.size_limit = 0;
 			if (p[4] == ' ' &&
 			    num_parse_u64(p + 5, strcspn(p + 5, " "),
 					  UINT64_MAX, &v) > 0)
-				s->size_limit = v;
+				s->c->feat.size_limit = v;
 		}
 	}
 }
@@ -152,9 +147,7 @@ static enum smtp_session_end hello(struct session *s)
 		return fail_next(s, "4.4.2", "%s", s->c->error);
 	if (s->c->code / 100 != 2)
 		return refused(s, "HELO");
-	s->esmtp = false;
-	s->pipelining = s->starttls = s->eightbit = s->smtputf8 = false;
-	s->dsn = s->has_size = false;
+	s->c->feat = (struct smtp_features){.esmtp = false};
 	return SMTP_SESSION_DONE;
 }
 
@@ -177,7 +170,7 @@ static enum smtp_session_end starttls(struct session *s)
 
 	if (s->level == TLS_LEVEL_NONE || s->cfg->tls == NULL)
 		return SMTP_SESSION_DONE;
-	if (!s->starttls)
+	if (!s->c->feat.starttls)
 		return must ? fail_next(s, "4.7.4",
 					"TLS is required, but was not offered "
 					"by host %s",
@@ -217,18 +210,20 @@ static bool message_fits(struct session *s)
 	struct smtp_msg *m = s->msg;
 	bool utf8 = !ascii(m->sender);
 
-	if (s->has_size && s->size_limit > 0 && m->size > s->size_limit) {
+	if (s->c->feat.has_size && s->c->feat.size_limit > 0 &&
+	    m->size > s->c->feat.size_limit) {
 		smtp_rcpts_set(m, SMTP_BOUNCED, "5.3.4", s->c->relay,
 			       "message size %llu exceeds size limit %llu of "
 			       "server %s",
 			       (unsigned long long)m->size,
-			       (unsigned long long)s->size_limit, s->c->peer);
+			       (unsigned long long)s->c->feat.size_limit,
+			       s->c->peer);
 		return false;
 	}
 	for (size_t i = 0; i < m->rcpt_count; i++)
 		utf8 = utf8 || (m->rcpts[i].status == SMTP_PENDING &&
 				!ascii(m->rcpts[i].address));
-	if (utf8 && (m->flags & QUEUE_MSG_SMTPUTF8) && !s->smtputf8) {
+	if (utf8 && (m->flags & QUEUE_MSG_SMTPUTF8) && !s->c->feat.smtputf8) {
 		smtp_rcpts_set(m, SMTP_BOUNCED, "5.6.7", s->c->relay,
 			       "SMTPUTF8 is required, but was not offered by "
 			       "host %s",
@@ -243,27 +238,29 @@ static void put_mail(struct session *s)
 	const struct smtp_msg *m = s->msg;
 	char size[64] = "";
 
-	if (s->has_size)
+	if (s->c->feat.has_size)
 		snprintf(size, sizeof(size), " SIZE=%llu",
 			 (unsigned long long)m->size);
-	smtp_conn_put(
-	    s->c, "MAIL FROM:<%s>%s%s%s%s%s%s", m->sender, size,
-	    s->eightbit && (m->flags & QUEUE_MSG_8BITMIME) ? " BODY=8BITMIME"
-							   : "",
-	    s->smtputf8 && (m->flags & QUEUE_MSG_SMTPUTF8) ? " SMTPUTF8" : "",
-	    !s->dsn		       ? ""
-	    : m->ret == QUEUE_RET_FULL ? " RET=FULL"
-	    : m->ret == QUEUE_RET_HDRS ? " RET=HDRS"
-				       : "",
-	    s->dsn && m->envid[0] != '\0' ? " ENVID=" : "",
-	    s->dsn ? m->envid : "");
+	smtp_conn_put(s->c, "MAIL FROM:<%s>%s%s%s%s%s%s", m->sender, size,
+		      s->c->feat.eightbit && (m->flags & QUEUE_MSG_8BITMIME)
+			  ? " BODY=8BITMIME"
+			  : "",
+		      s->c->feat.smtputf8 && (m->flags & QUEUE_MSG_SMTPUTF8)
+			  ? " SMTPUTF8"
+			  : "",
+		      !s->c->feat.dsn		 ? ""
+		      : m->ret == QUEUE_RET_FULL ? " RET=FULL"
+		      : m->ret == QUEUE_RET_HDRS ? " RET=HDRS"
+						 : "",
+		      s->c->feat.dsn && m->envid[0] != '\0' ? " ENVID=" : "",
+		      s->c->feat.dsn ? m->envid : "");
 }
 
 static void put_rcpt(struct session *s, const struct smtp_rcpt *r)
 {
 	char notify[40] = "";
 
-	if (s->dsn && r->notify != 0)
+	if (s->c->feat.dsn && r->notify != 0)
 		snprintf(notify, sizeof(notify), " NOTIFY=%s%s%s%s",
 			 (r->notify & QUEUE_NOTIFY_NEVER) ? "NEVER" : "",
 			 (r->notify & QUEUE_NOTIFY_SUCCESS) ? "SUCCESS," : "",
@@ -272,8 +269,8 @@ static void put_rcpt(struct session *s, const struct smtp_rcpt *r)
 	if (notify[0] != '\0' && notify[strlen(notify) - 1] == ',')
 		notify[strlen(notify) - 1] = '\0';
 	smtp_conn_put(s->c, "RCPT TO:<%s>%s%s%s", r->address, notify,
-		      s->dsn && r->orcpt[0] != '\0' ? " ORCPT=" : "",
-		      s->dsn ? r->orcpt : "");
+		      s->c->feat.dsn && r->orcpt[0] != '\0' ? " ORCPT=" : "",
+		      s->c->feat.dsn ? r->orcpt : "");
 }
 
 /* An I/O error during the transaction: before any recipient got a reply
@@ -324,8 +321,8 @@ static int mail_reply(struct session *s, enum smtp_session_end *end_r)
 static int rcpts(struct session *s, struct smtp_rcpt **list, size_t n,
 		 bool *data_sent_r, enum smtp_session_end *end_r)
 {
-	size_t group = s->pipelining ? SMTP_PIPELINE_GROUP : 1;
-	bool mail_read = !s->pipelining, answered = false;
+	size_t group = s->c->feat.pipelining ? SMTP_PIPELINE_GROUP : 1;
+	bool mail_read = !s->c->feat.pipelining, answered = false;
 	unsigned t = s->cfg->rcpt_timeout;
 
 	for (size_t i = 0; i < n; i += group) {
@@ -333,7 +330,7 @@ static int rcpts(struct session *s, struct smtp_rcpt **list, size_t n,
 
 		for (size_t j = 0; j < k; j++)
 			put_rcpt(s, list[i + j]);
-		if (s->pipelining && i + k == n) {
+		if (s->c->feat.pipelining && i + k == n) {
 			smtp_conn_put(s->c, "DATA");
 			*data_sent_r = true;
 		}
@@ -375,10 +372,11 @@ static void accepted_said(struct session *s, const char *cmd)
 
 		if (!r->accepted || r->status != SMTP_PENDING)
 			continue;
-		if (s->c->code / 100 == 2)
+		if (s->c->code / 100 == 2) {
 			smtp_rcpt_set(r, SMTP_SENT, dsn, s->c->relay, "%s",
 				      s->c->reply.data);
-		else
+			r->relayed = !s->c->feat.dsn;
+		} else
 			rcpt_said(s, r, cmd);
 	}
 }
@@ -436,10 +434,11 @@ static enum smtp_session_end transaction(struct session *s)
 			list[n++] = &m->rcpts[i];
 	}
 	put_mail(s);
-	if (!s->pipelining && smtp_conn_flush(s->c, s->cfg->mail_timeout,
-					      "sending MAIL FROM") < 0)
+	if (!s->c->feat.pipelining &&
+	    smtp_conn_flush(s->c, s->cfg->mail_timeout, "sending MAIL FROM") <
+		0)
 		end = io_fail(s, false, "");
-	else if ((s->pipelining || mail_reply(s, &end)) &&
+	else if ((s->c->feat.pipelining || mail_reply(s, &end)) &&
 		 rcpts(s, list, n, &data_sent, &end)) {
 		for (size_t i = 0; i < n; i++)
 			any = any || list[i]->accepted;
@@ -457,11 +456,50 @@ static void quit(struct session *s)
 				      "sending QUIT");
 }
 
+/* After a transaction: RSET to keep the session for the next message
+ * (c->kept), else QUIT. A session that ended on an I/O error gets
+ * neither: the connection is gone or stuck. */
+static void session_end(struct session *s, bool keep)
+{
+	struct smtp_conn *c = s->c;
+
+	c->kept = false;
+	if (c->error[0] != '\0')
+		return;
+	if (keep && c->code != 421) {
+		smtp_conn_put(c, "RSET");
+		if (smtp_conn_flush(c, s->cfg->rset_timeout, "sending RSET") >
+			0 &&
+		    smtp_conn_reply(c, s->cfg->rset_timeout, "sending RSET") >
+			0 &&
+		    c->code / 100 == 2) {
+			c->kept = true;
+			return;
+		}
+		if (c->error[0] != '\0')
+			return;
+	}
+	quit(s);
+}
+
+/* The transaction on a session that is ready for MAIL FROM. */
+static enum smtp_session_end session_mail(struct session *s, bool keep)
+{
+	enum smtp_session_end end = SMTP_SESSION_DONE;
+
+	s->c->uses++;
+	s->msg->xfer_start_usec = smtp_now_usec();
+	if (message_fits(s))
+		end = transaction(s);
+	session_end(s, keep && end == SMTP_SESSION_DONE);
+	return end;
+}
+
 enum smtp_session_end smtp_session(const struct smtp_config *cfg,
 				   struct smtp_conn *c, struct smtp_msg *msg,
 				   enum tls_level tls_level,
 				   const char *peer_name, char *fail_dsn,
-				   struct str *fail_text)
+				   struct str *fail_text, bool keep)
 {
 	struct session s = {.cfg = cfg,
 			    .c = c,
@@ -472,6 +510,7 @@ enum smtp_session_end smtp_session(const struct smtp_config *cfg,
 			    .fail_text = fail_text};
 	enum smtp_session_end end;
 
+	c->kept = false;
 	if (smtp_conn_reply(c, cfg->helo_timeout,
 			    "receiving the initial server greeting") < 0)
 		return fail_next(&s, "4.4.2", "%s", c->error);
@@ -480,11 +519,24 @@ enum smtp_session_end smtp_session(const struct smtp_config *cfg,
 	end = hello(&s);
 	if (end == SMTP_SESSION_DONE)
 		end = starttls(&s);
-	if (end == SMTP_SESSION_DONE && message_fits(&s))
-		end = transaction(&s);
-	/* A session that ended on an I/O error gets no QUIT: the
-	 * connection is gone or stuck. */
-	if (c->error[0] == '\0')
-		quit(&s);
+	if (end == SMTP_SESSION_DONE)
+		return session_mail(&s, keep);
+	session_end(&s, false);
 	return end;
+}
+
+enum smtp_session_end smtp_session_again(const struct smtp_config *cfg,
+					 struct smtp_conn *c,
+					 struct smtp_msg *msg, char *fail_dsn,
+					 struct str *fail_text, bool keep)
+{
+	struct session s = {.cfg = cfg,
+			    .c = c,
+			    .msg = msg,
+			    .level = TLS_LEVEL_NONE,
+			    .peer_name = "",
+			    .fail_dsn = fail_dsn,
+			    .fail_text = fail_text};
+
+	return session_mail(&s, keep);
 }

@@ -1,14 +1,17 @@
 /* smtp.h: the SMTP client (postern-smtp(8)), the delivery agent for
  * recipients in other domains. qmgr connects to private/smtp and sends
- * one request per connection (lib/deliver_proto.h): the queue file's
- * descriptor, then the envelope, the next hop and the recipients; the
- * agent replies with one result per recipient.
+ * a request (lib/deliver_proto.h): the queue file's descriptor, then the
+ * envelope, the next hop and the recipients; the agent replies with one
+ * result per recipient, and with reuse=1 waits on the same connection
+ * for qmgr's next request (for the same next hop, as qmgr arranges).
  *
  * Data flow: main.c reads the request -> route.c turns the next hop into
  * mail hosts (MX lookup through lib/dns.h, or the [host] as given) and
- * tries their addresses in order -> session.c runs one SMTP session per
- * address over conn.c (blocking I/O with per-stage deadlines, STARTTLS)
- * and data.c (the message, dot-stuffed) -> results back to main.c. */
+ * tries their addresses in order, or reuses the SMTP session it kept
+ * from the previous request to that next hop (cache.c) -> session.c
+ * runs one SMTP session per address over conn.c (blocking I/O with
+ * per-stage deadlines, STARTTLS) and data.c (the message, dot-stuffed)
+ * -> results back to main.c. */
 #ifndef POSTERN_SMTP_H
 #define POSTERN_SMTP_H
 
@@ -39,7 +42,10 @@ struct smtp_config {
 	/* seconds, per stage (smtp_*_timeout) */
 	unsigned connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;
 	unsigned data_init_timeout, data_xfer_timeout, data_done_timeout;
-	unsigned quit_timeout;
+	unsigned quit_timeout, rset_timeout;
+	/* connection reuse: idle limit (ms), uses and age (s; 0 = none) */
+	unsigned cache_time_ms, reuse_count_limit, reuse_time_limit;
+	unsigned max_requests; /* per qmgr connection (max_use) */
 	enum tls_level tls_level;
 	int tls_loglevel;
 	struct tls_ctx *tls; /* NULL with level none */
@@ -65,6 +71,7 @@ struct smtp_rcpt {
 	struct str text;
 	struct str relay; /* host[addr]:port, or "none" */
 	bool accepted;	  /* RCPT got 2xx in the current session */
+	bool relayed;	  /* sent to a server that does not speak DSN */
 };
 
 /* The message being delivered (request from qmgr). */
@@ -79,6 +86,19 @@ struct smtp_msg {
 	const char *nexthop;
 	struct smtp_rcpt *rcpts;
 	size_t rcpt_count;
+	/* for qmgr: when the transaction began (0: never), how often the
+	 * connection was used, why the next hop failed as a whole */
+	uint64_t start_usec, xfer_start_usec;
+	unsigned conn_use;
+	bool hop_failed;
+	char hop_dsn[16];
+	struct str hop;
+};
+
+/* What EHLO said. */
+struct smtp_features {
+	bool esmtp, pipelining, starttls, eightbit, smtputf8, dsn, has_size;
+	uint64_t size_limit;
 };
 
 /* One connection to a mail host. */
@@ -91,7 +111,14 @@ struct smtp_conn {
 	int code;	  /* of the last reply */
 	struct str reply; /* the last reply, lines joined by a blank */
 	char error[512];  /* the last I/O error text */
+	struct smtp_features feat;
+	bool kept;	     /* the session ended with RSET, not QUIT */
+	unsigned uses;	     /* transactions so far */
+	long long opened_ms; /* monotonic */
 };
+
+/* Microseconds, wall clock (for delays=). */
+uint64_t smtp_now_usec(void);
 
 /* Sets res of every pending recipient. */
 void smtp_rcpts_set(struct smtp_msg *msg, enum smtp_status status,
@@ -104,6 +131,9 @@ void smtp_rcpt_set(struct smtp_rcpt *r, enum smtp_status status,
 
 /* Delivers msg to its next hop: every recipient ends up SENT, DEFERRED
  * or BOUNCED (route.c). */
+/* Notes that the next hop failed as a whole (every address refused, a
+ * DNS failure): msg->hop_*. */
+void smtp_hop_fail(struct smtp_msg *msg, const char *dsn, const char *text);
 void smtp_deliver(const struct smtp_config *cfg, struct smtp_msg *msg);
 
 /* What one session (session.c) left behind. */
@@ -124,7 +154,28 @@ enum smtp_session_end smtp_session(const struct smtp_config *cfg,
 				   struct smtp_conn *c, struct smtp_msg *msg,
 				   enum tls_level tls_level,
 				   const char *peer_name, char *fail_dsn,
-				   struct str *fail_text);
+				   struct str *fail_text, bool keep);
+/* keep: after the transaction, RSET instead of QUIT; c->kept says
+ * whether the server took it (the session may then be used again). */
+/* Runs one more transaction on a kept session. SMTP_SESSION_NEXT when
+ * it failed before any recipient was answered (a fresh connection may
+ * do better). */
+enum smtp_session_end smtp_session_again(const struct smtp_config *cfg,
+					 struct smtp_conn *c,
+					 struct smtp_msg *msg, char *fail_dsn,
+					 struct str *fail_text, bool keep);
+
+/* ---- cache.c: the session kept between requests */
+
+/* Delivers msg over the kept session when it belongs to msg's next hop
+ * and is still usable. Returns true when that settled every recipient;
+ * false when msg must go the usual way (the session, if any, is gone). */
+bool smtp_cache_deliver(const struct smtp_config *cfg, struct smtp_msg *msg);
+/* Keeps c (c->kept) for nexthop; closes a session kept before. */
+void smtp_cache_put(const struct smtp_config *cfg, struct smtp_conn *c,
+		    const char *nexthop);
+/* Ends the kept session (QUIT) at the end of qmgr's connection. */
+void smtp_cache_close(const struct smtp_config *cfg);
 
 /* ---- conn.c: blocking I/O with deadlines over lib/iobuf */
 

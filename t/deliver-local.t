@@ -49,7 +49,7 @@ def test_exact_copy():
     tap.like(name, r"^\d+\.Q%sR[0-9a-f]{16}\.localhost$" % qid,
              "file name: SECONDS.Q<queue id>R<hash>.HOST")
     tap.ok(inst.wait_log(qid + r": to=<carol@localhost>, relay=local, "
-                         r"delay=[0-9.]+, dsn=2\.0\.0, status=sent "
+                         r"delay=[0-9.]+, delays=[0-9./]+, dsn=2\.0\.0, status=sent "
                          r"\(delivered to maildir\)"), "to= log line")
     tap.ok(inst.wait_log(qid + r": removed"), "removed log line")
     tap.like(inst.log(), qid + r": from=<s@example\.org>, size=\d+, "
@@ -102,7 +102,7 @@ def test_unknown_user_bounced():
     qid = dt.send(P, "alice@localhost", ["nosuch@localhost"],
                   "Subject: lost\r\nMessage-ID: <lost@t>\r\n\r\nhi\r\n.\r\n")
     tap.ok(inst.wait_log(qid + r": to=<nosuch@localhost>, relay=local, "
-                         r"delay=[0-9.]+, dsn=5\.1\.1, status=bounced "
+                         r"delay=[0-9.]+, delays=[0-9./]+, dsn=5\.1\.1, status=bounced "
                          r"\(unknown user: \"nosuch@localhost\"\)"),
            "unknown user: status=bounced, 5.1.1")
     tap.ok(inst.wait_log(qid + r": sender non-delivery notification: "),
@@ -133,7 +133,7 @@ def test_loops():
                   "Delivered-To: bob@localhost\r\nSubject: loop\r\n\r\nx\r\n"
                   ".\r\n")
     tap.ok(inst.wait_log(qid + r": to=<bob@localhost>, relay=local, "
-                         r"delay=[0-9.]+, dsn=5\.4\.6, status=bounced "
+                         r"delay=[0-9.]+, delays=[0-9./]+, dsn=5\.4\.6, status=bounced "
                          r"\(mail forwarding loop for bob@localhost\)"),
            "Delivered-To: loop bounced 5.4.6")
     qid = dt.send(P, "s@example.org", ["loop1@localhost"],
@@ -148,7 +148,7 @@ def test_file_target_deferred():
     qid = dt.send(P, "s@example.org", ["archive@localhost"],
                   "Subject: f\r\n\r\nx\r\n.\r\n")
     tap.ok(inst.wait_log(qid + r": to=<archive@localhost>, relay=local, "
-                         r"delay=[0-9.]+, dsn=4\.2\.0, status=deferred "
+                         r"delay=[0-9.]+, delays=[0-9./]+, dsn=4\.2\.0, status=deferred "
                          r"\(cannot append to file /nonexistent/archive: "),
            "file target: deferred with the reason")
     tap.ok(qid in inst.queue_ids("deferred") or

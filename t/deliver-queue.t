@@ -29,7 +29,7 @@ def test_remote_deferred():
                        "Subject: far\r\n\r\nx\r\n.\r\n", src=st.TRUSTED)
     m = re.search(r"queued as ([0-9A-Z]{16})", r[-1][1] or "")
     qid = m.group(1) if m else "none"
-    pat = (qid + r": to=<x@example\.com>, relay=none, delay=[0-9.]+, "
+    pat = (qid + r": to=<x@example\.com>, relay=none, delay=[0-9.]+, delays=[0-9./]+, "
            r"dsn=4\.3\.0, status=deferred \(delivery agent smtp failed: ")
     tap.ok(inst.wait_log(pat), "remote recipient deferred with the reason")
     tap.ok(in_queue(qid), "message kept in the queue (deferred/)")
@@ -75,7 +75,7 @@ def test_partial_then_idempotent_retry():
     qid = dt.send(P, "s@example.org", ["alice@localhost", "bob@localhost"],
                   "Subject: b\r\n\r\nx\r\n.\r\n")
     tap.ok(inst.wait_log(qid + r": to=<bob@localhost>, relay=local, "
-                         r"delay=[0-9.]+, dsn=4\.2\.0, status=deferred "
+                         r"delay=[0-9.]+, delays=[0-9./]+, dsn=4\.2\.0, status=deferred "
                          r"\(cannot write to mailbox bob@localhost: "),
            "unwritable mailbox: deferred 4.2.0 with the reason")
     tap.ok(inst.wait_log(qid + r": to=<alice@localhost>, relay=local, .*"
@@ -119,7 +119,7 @@ def test_expiry():
                             r"status=expired, returned to sender", 15),
                "expired after maximal_queue_lifetime")
         tap.ok(exp.wait_log(qid + r": to=<x@example\.com>, relay=none, "
-                            r"delay=[0-9.]+, dsn=4\.4\.7, status=bounced "
+                            r"delay=[0-9.]+, delays=[0-9./]+, dsn=4\.4\.7, status=bounced "
                             r"\(message expired after \d+ s in the queue\)"),
                "the recipient failed with 4.4.7")
         got = exp.wait_messages("alice@localhost", 1)

@@ -1,12 +1,15 @@
-"""t/relay_test.py: helpers for the relay tests (t/relay-*.t): instances
-that run the built smtp client besides smtpd, qmgr and local, with their
-own mail domain, a name server (t/dns_test.py) and a transport table;
-and Postfix's smtp-sink as a scripted peer."""
+"""t/relay_test.py: helpers for the relay and scheduler tests (t/relay-*.t,
+t/sched-*.t): instances that run the built smtp client besides smtpd, qmgr
+and local, with their own mail domain, a name server (t/dns_test.py) and a
+transport table; Postfix's smtp-sink as a scripted peer, and a small
+Python peer that counts connections and transactions."""
 
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import postern_test as pt
@@ -45,7 +48,8 @@ class RelayInstance(dt.DeliverInstance):
         """The log line of rcpt's result for qid as a dict (relay, dsn,
         status, text), or None."""
         pat = (re.escape(qid) + r": to=<" + re.escape(rcpt) +
-               r">, relay=(\S+), delay=[0-9.]+, dsn=(\S+), "
+               r">, relay=(\S+), (?:conn_use=\d+, )?delay=[0-9.]+, "
+               r"delays=[0-9./]+, dsn=(\S+), "
                r"status=(\w+) \((.*)\)")
         if not self.wait_log(pat, timeout):
             return None
@@ -106,3 +110,108 @@ def send(port, sender, rcpts, body):
     r = st.transaction(port, sender, rcpts, body, src=st.TRUSTED)
     m = re.match(r"^250 2\.0\.0 Ok: queued as ([0-9A-Z]{16})$", r[-1][1] or "")
     return m.group(1) if m else "none"
+
+
+class ScriptedPeer:
+    """A small SMTP server on 127.0.0.1 (a thread per connection) that
+    counts what the client does: connections, the most at once,
+    transactions and their recipients per connection, RSETs. greeting:
+    the first reply ("421 ..." refuses), None = never greet (a stalled
+    peer); data_delay: seconds before the reply to the end of DATA;
+    close_after_rset: hang up after answering RSET (an idle session the
+    server drops)."""
+
+    def __init__(self, greeting="220 peer.test ESMTP", data_delay=0.0,
+                 pipelining=True, close_after_rset=False):
+        self.close_after_rset = close_after_rset
+        self.greeting = greeting
+        self.data_delay = data_delay
+        self.pipelining = pipelining
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.active = 0
+        self.max_active = 0
+        self.rsets = 0
+        self.transactions = []  # (connection number, [rcpts])
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                n = self.connections
+            threading.Thread(target=self._serve, args=(conn, n),
+                             daemon=True).start()
+
+    def _serve(self, conn, n):
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            self._session(conn, n)
+        except OSError:
+            pass
+        finally:
+            with self.lock:
+                self.active -= 1
+            conn.close()
+
+    def _session(self, conn, n):
+        f = conn.makefile("rb")
+        if self.greeting is None:
+            while self.running and f.readline():
+                pass
+            return
+        conn.sendall(self.greeting.encode() + b"\r\n")
+        if not self.greeting.startswith("220"):
+            return
+        rcpts = []
+        for line in f:
+            cmd = line.decode("latin-1").strip().upper()
+            if cmd.startswith("EHLO"):
+                ext = "250-PIPELINING\r\n" if self.pipelining else ""
+                conn.sendall(("250-peer.test\r\n%s250 8BITMIME\r\n"
+                              % ext).encode())
+            elif cmd.startswith("HELO") or cmd.startswith("NOOP"):
+                conn.sendall(b"250 ok\r\n")
+            elif cmd.startswith("MAIL"):
+                rcpts = []
+                conn.sendall(b"250 2.1.0 ok\r\n")
+            elif cmd.startswith("RCPT"):
+                rcpts.append(line.decode("latin-1").strip()[8:])
+                conn.sendall(b"250 2.1.5 ok\r\n")
+            elif cmd == "DATA":
+                conn.sendall(b"354 go ahead\r\n")
+                for d in f:
+                    if d in (b".\r\n", b".\n"):
+                        break
+                time.sleep(self.data_delay)
+                with self.lock:
+                    self.transactions.append((n, rcpts))
+                conn.sendall(b"250 2.0.0 Ok: queued\r\n")
+            elif cmd == "RSET":
+                with self.lock:
+                    self.rsets += 1
+                conn.sendall(b"250 2.0.0 ok\r\n")
+                if self.close_after_rset:
+                    return
+            elif cmd == "QUIT":
+                conn.sendall(b"221 2.0.0 bye\r\n")
+                return
+            else:
+                conn.sendall(b"502 5.5.2 what\r\n")
+
+    def stop(self):
+        self.running = False
+        self.sock.close()
