@@ -231,6 +231,11 @@ struct mdir_mailbox {
 	int cache_fd;
 	uint64_t cache_file_id;
 	struct str cache_buf;
+	/* The cache file mapped read-only (gets read from it, no syscall);
+	 * the file is only appended to, and replaced by rename, never
+	 * truncated, so the mapping stays valid while the fd is open. */
+	const unsigned char *cache_map;
+	size_t cache_map_len;
 	struct mdir_pending *pending; /* cache heads not in the index yet */
 	size_t pending_count, pending_cap;
 	int notify_fd, notify_log_wd;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +57,10 @@ static void buf_reserve(struct str *b, size_t n)
 
 void mdir_cache_close(struct mdir_mailbox *mb)
 {
+	if (mb->cache_map != NULL)
+		munmap((void *)mb->cache_map, mb->cache_map_len);
+	mb->cache_map = NULL;
+	mb->cache_map_len = 0;
 	if (mb->cache_fd >= 0)
 		close(mb->cache_fd);
 	mb->cache_fd = -1;
@@ -107,6 +112,29 @@ static bool hdr_read(int fd, uint64_t off, uint64_t size, uint32_t uid,
 	       off + REC_HDR + h->len <= size && h->prev < off;
 }
 
+/* Maps the cache file far enough to read up to need bytes; false when
+ * the file is shorter or cannot be mapped. */
+static bool map_cover(struct mdir_mailbox *mb, uint64_t need)
+{
+	struct stat st;
+	void *p;
+
+	if (need <= mb->cache_map_len)
+		return true;
+	if (fstat(mb->cache_fd, &st) < 0 || (uint64_t)st.st_size < need ||
+	    (uint64_t)st.st_size > CACHE_FILE_MAX)
+		return false;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, mb->cache_fd,
+		 0);
+	if (p == MAP_FAILED)
+		return false;
+	if (mb->cache_map != NULL)
+		munmap((void *)mb->cache_map, mb->cache_map_len);
+	mb->cache_map = p;
+	mb->cache_map_len = (size_t)st.st_size;
+	return true;
+}
+
 int mdir_cache_get(struct mstore_mailbox *pub, uint32_t uid,
 		   enum mstore_cache_field f, const char **data_r,
 		   size_t *len_r)
@@ -114,23 +142,22 @@ int mdir_cache_get(struct mstore_mailbox *pub, uint32_t uid,
 	struct mdir_mailbox *mb = mdir_mb(pub);
 	long idx = mdir_rec_find(&mb->st, uid);
 	struct rec_hdr h;
-	struct stat st;
 	uint64_t off;
 
 	if (idx < 0 || (off = mb->st.recs[idx].cache_off) == 0 ||
-	    cache_open(mb) <= 0 || fstat(mb->cache_fd, &st) < 0)
+	    cache_open(mb) <= 0)
 		return 0;
 	for (int hops = 0; off != 0 && hops < CHAIN_MAX; hops++) {
-		if (!hdr_read(mb->cache_fd, off, (uint64_t)st.st_size, uid, &h))
+		if (off < HDR_SIZE || off % 8 != 0 || !map_cover(mb, off + REC_HDR))
+			return 0;
+		memcpy(&h, mb->cache_map + off, REC_HDR);
+		if (h.magic != REC_MAGIC || h.uid != uid ||
+		    h.field >= MSTORE_CACHE_FIELD_COUNT ||
+		    h.len > MSTORE_CACHE_BLOB_MAX || h.prev >= off ||
+		    !map_cover(mb, off + REC_HDR + h.len))
 			return 0;
 		if (h.field == (uint32_t)f) {
-			buf_reserve(&mb->cache_buf, h.len);
-			if (pread(mb->cache_fd, mb->cache_buf.data, h.len,
-				  (off_t)(off + REC_HDR)) != (ssize_t)h.len)
-				return 0;
-			mb->cache_buf.len = h.len;
-			mb->cache_buf.data[h.len] = '\0';
-			*data_r = mb->cache_buf.data;
+			*data_r = (const char *)mb->cache_map + off + REC_HDR;
 			*len_r = h.len;
 			return 1;
 		}
@@ -174,9 +201,23 @@ static int cache_create(struct mdir_mailbox *mb, const char *path)
  * do not start yet another. */
 static int cache_start(struct mdir_mailbox *mb)
 {
+	struct str tmp;
+	int r;
+
+	/* A new inode, renamed into place: other processes may have the
+	 * old file mapped, which must never shrink under them. */
 	str_clear(&mb->path_buf);
 	str_printf(&mb->path_buf, "%s/" MDIR_CACHE, mb->path);
-	if (cache_create(mb, mb->path_buf.data) < 0)
+	str_init(&tmp, 0);
+	str_printf(&tmp, "%s.new.%ld", mb->path_buf.data, (long)getpid());
+	r = cache_create(mb, tmp.data);
+	if (r >= 0 && rename(tmp.data, mb->path_buf.data) < 0) {
+		(void)unlink(tmp.data);
+		mdir_cache_close(mb);
+		r = -1;
+	}
+	str_deinit(&tmp);
+	if (r < 0)
 		return -1;
 	mb->st.cache_id = mb->cache_file_id;
 	for (size_t i = 0; i < mb->st.count; i++) {

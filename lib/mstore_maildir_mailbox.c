@@ -44,6 +44,8 @@ int mdir_mailbox_open_mode(struct mstore *s, const char *name,
 	mb->notify_fd = mb->notify_log_wd = -1;
 	str_init(&mb->path_buf, 256);
 	str_init(&mb->cache_buf, 0);
+	mb->cache_map = NULL;
+	mb->cache_map_len = 0;
 	str_init(&mb->st.names, 0);
 	s->mailboxes_open++;
 	if (mdir_refresh(mb, MDIR_R_CLAIM) < 0) {
