@@ -47,6 +47,9 @@ int main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
 	    .kind = SERVER_MULTI,
+	    /* One process keeps the failure delays and the login cache:
+	     * it must not retire after max_use clients or max_idle. */
+	    .flags = SERVER_RESIDENT,
 	    .post_init = auth_post_init,
 	    .client = auth_client,
 	    .pre_exit = auth_pre_exit,

@@ -1,6 +1,7 @@
 /* cmd_auth.c: SMTP AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN
  * mechanisms. smtpd never sees a password hash: it decodes the exchange
- * and asks the auth daemon (lib/auth_client.h), which also slows down
+ * and asks the auth daemon (lib/auth_async.h: the session waits for the
+ * answer, the process's other sessions go on), which also slows down
  * repeated failures per client. Here too: which users exist is never
  * told (one reply for a wrong password and an unknown user), passwords
  * are never logged, and an authenticated client may use only its own
@@ -41,7 +42,8 @@ static bool auth_needed(struct conf *conf)
 	return false;
 }
 
-int smtpd_auth_init(struct smtpd_config *cfg, const char **error_r)
+int smtpd_auth_init(struct smtpd_config *cfg, struct event_loop *loop,
+		    const char **error_r)
 {
 	const char *const *maps =
 	    conf_get_list(cfg->conf, "smtpd_sender_login_maps");
@@ -50,7 +52,8 @@ int smtpd_auth_init(struct smtpd_config *cfg, const char **error_r)
 	cfg->tls_auth_only = conf_get_bool(cfg->conf, "smtpd_tls_auth_only");
 	cfg->auth_required = cfg->sasl_enabled && auth_needed(cfg->conf);
 	/* Connected on first use: also for recipient checks. */
-	cfg->auth = auth_client_new(conf_get(cfg->conf, "smtpd_sasl_path"));
+	cfg->auth = auth_async_new(loop, conf_get(cfg->conf, "smtpd_sasl_path"),
+				   AUTH_CALL_TIMEOUT_MS);
 	for (size_t i = 0; maps[i] != NULL; i++) {
 		if (login_map_count == SMTPD_LOGIN_MAX_MAPS) {
 			*error_r = "smtpd_sender_login_maps: too many tables";
@@ -65,7 +68,7 @@ int smtpd_auth_init(struct smtpd_config *cfg, const char **error_r)
 
 void smtpd_auth_deinit(struct smtpd_config *cfg)
 {
-	auth_client_free(&cfg->auth);
+	auth_async_free(&cfg->auth);
 	for (size_t i = 0; i < login_map_count; i++)
 		dict_close(&login_maps[i]);
 	login_map_count = 0;
@@ -98,13 +101,42 @@ static void exchange_end(struct session *s)
 		smtpd_enter_state(s, SMTPD_IDLE);
 }
 
+/* The auth daemon's verdict on the credentials. */
+static void auth_verified(int result, const char *canon, const char *error,
+			  void *ctx)
+{
+	struct session *s = ctx;
+	char safe[AUTH_USER_MAX + 1];
+
+	s->auth_req = NULL;
+	smtpd_session_enter(s);
+	if (result > 0) {
+		s->auth_user = mem_strdup(canon);
+		msg_info("%s[%s]: sasl_method=%s, sasl_username=%s",
+			 s->client_name, s->client_addr, s->auth_method,
+			 msg_safe(safe, sizeof(safe), canon, strlen(canon)));
+		smtpd_reply(s, "235 2.7.0 Authentication successful");
+	} else if (result == 0) {
+		msg_warn("%s[%s]: SASL %s authentication failed",
+			 s->client_name, s->client_addr, s->auth_method);
+		smtpd_reply_error(s, "535 5.7.8 Error: authentication failed: "
+				     "Authentication credentials invalid");
+	} else {
+		msg_warn("%s[%s]: SASL %s: %s", s->client_name, s->client_addr,
+			 s->auth_method, error);
+		smtpd_reply(s, "454 4.7.0 Temporary authentication failure");
+	}
+	exchange_end(s);
+	smtpd_session_resume(s);
+}
+
+/* Asks the auth daemon; the session reads no more input until
+ * auth_verified() has the answer. */
 static void check_credentials(struct session *s, const char *authzid,
 			      const char *user, const char *password)
 {
 	struct str canon, z;
 	const char *err, *domain = conf_get(s->cfg->conf, "mydomain");
-	char safe[AUTH_USER_MAX + 1];
-	int r = 0;
 
 	str_init(&canon, 64);
 	str_init(&z, 64);
@@ -117,30 +149,18 @@ static void check_credentials(struct session *s, const char *authzid,
 		msg_info("%s[%s]: AUTH %s refused: authorization identity "
 			 "differs from the user",
 			 s->client_name, s->client_addr, s->auth_method);
-		r = 0;
-	} else {
-		r = auth_client_verify(s->cfg->auth, user, password, "smtp",
-				       s->client_addr, &canon, &err);
-	}
-	if (r > 0) {
-		s->auth_user = mem_strdup(canon.data);
-		msg_info("%s[%s]: sasl_method=%s, sasl_username=%s",
-			 s->client_name, s->client_addr, s->auth_method,
-			 msg_safe(safe, sizeof(safe), canon.data, canon.len));
-		smtpd_reply(s, "235 2.7.0 Authentication successful");
-	} else if (r == 0) {
 		msg_warn("%s[%s]: SASL %s authentication failed",
 			 s->client_name, s->client_addr, s->auth_method);
 		smtpd_reply_error(s, "535 5.7.8 Error: authentication failed: "
 				     "Authentication credentials invalid");
+		exchange_end(s);
 	} else {
-		msg_warn("%s[%s]: SASL %s: %s", s->client_name, s->client_addr,
-			 s->auth_method, err);
-		smtpd_reply(s, "454 4.7.0 Temporary authentication failure");
+		s->auth_req =
+		    auth_async_verify(s->cfg->auth, user, password, "smtp",
+				      s->client_addr, auth_verified, s);
 	}
 	str_deinit(&canon);
 	str_deinit(&z);
-	exchange_end(s);
 }
 
 /* Decodes one base64 response; replies and ends the exchange when bad.
@@ -288,25 +308,65 @@ void smtpd_cmd_auth(struct session *s, const char *arg, size_t len)
 	smtpd_reply(s, s->auth_method[0] == 'P' ? "334 " : "334 VXNlcm5hbWU6");
 }
 
-int smtpd_auth_rcpt_exists(const struct smtpd_config *cfg, const struct addr *a,
+void smtpd_auth_known_clear(struct session *s)
+{
+	for (size_t i = 0; i < SMTPD_KNOWN_MAX; i++)
+		mem_free(s->known[i].user);
+	s->known_count = 0;
+}
+
+/* The answer for the RCPT that waits: kept, then the command runs again. */
+static void rcpt_checked(int result, const char *canon, const char *error,
+			 void *ctx)
+{
+	struct session *s = ctx;
+	char *arg = s->rcpt_retry;
+
+	(void)canon;
+	s->auth_req = NULL;
+	s->rcpt_retry = NULL;
+	smtpd_session_enter(s);
+	if (result < 0)
+		msg_warn("recipient check: %s", error);
+	s->known[s->known_count++].result = result;
+	if (arg != NULL)
+		smtpd_cmd_rcpt(s, arg, strlen(arg));
+	mem_free(arg);
+	smtpd_session_resume(s);
+}
+
+/* The auth daemon's answer for user if it is in, else asks for it. */
+static int known_or_ask(struct session *s, const char *user)
+{
+	for (size_t i = 0; i < s->known_count; i++)
+		if (strcmp(s->known[i].user, user) == 0)
+			return s->known[i].result;
+	if (s->known_count == SMTPD_KNOWN_MAX)
+		msg_panic("recipient check: more than %d questions",
+			  SMTPD_KNOWN_MAX);
+	mem_free(s->known[s->known_count].user);
+	s->known[s->known_count].user = mem_strdup(user);
+	s->auth_req = auth_async_exists(s->cfg->auth, user, rcpt_checked, s);
+	return SMTPD_WAIT;
+}
+
+int smtpd_auth_rcpt_exists(struct session *s, const struct addr *a,
 			   const char *delim)
 {
-	const char *err, *ext;
+	const char *ext;
 	struct str base;
 	int r;
 
-	r = auth_client_exists(cfg->auth, a->canon.data, &err);
+	r = known_or_ask(s, a->canon.data);
 	if (r == 0 && delim[0] != '\0' &&
 	    (ext = strpbrk(a->local.data, delim)) != NULL &&
 	    ext != a->local.data) {
 		str_init(&base, 64);
 		str_append(&base, a->local.data, (size_t)(ext - a->local.data));
 		str_printf(&base, "@%s", a->domain.data);
-		r = auth_client_exists(cfg->auth, base.data, &err);
+		r = known_or_ask(s, base.data);
 		str_deinit(&base);
 	}
-	if (r < 0)
-		msg_warn("recipient check: %s", err);
 	return r;
 }
 

@@ -240,6 +240,7 @@ void smtpd_cmd_rcpt(struct session *s, const char *arg, size_t len)
 	unsigned flags = 0, notify = 0;
 	const char *orcpt = NULL;
 	struct str reply;
+	int r;
 
 	if (len < 3 || strncasecmp(arg, "TO:", 3) != 0) {
 		smtpd_reply_error(s, "501 5.5.4 Syntax: RCPT TO:<address>");
@@ -261,7 +262,12 @@ void smtpd_cmd_rcpt(struct session *s, const char *arg, size_t len)
 	} else if (rcpt_params(s, &p, &notify, &orcpt)) {
 		if (p.addr.flags & ADDR_F_POSTMASTER)
 			rcpt_qualify_postmaster(s, &p.addr);
-		if (smtpd_policy_rcpt(s, &p.addr, &reply) == 0) {
+		r = smtpd_policy_rcpt(s, &p.addr, &reply);
+		if (r == SMTPD_WAIT) {
+			/* The auth daemon is asked: this command runs again
+			 * with the answer (cmd_auth.c). */
+			s->rcpt_retry = mem_strndup(arg, len);
+		} else if (r == 0) {
 			msg_info("NOQUEUE: reject: RCPT from %s[%s]: %s; "
 				 "from=<%s> to=<%s> helo=<%s>",
 				 s->client_name, s->client_addr, reply.data,
@@ -274,6 +280,8 @@ void smtpd_cmd_rcpt(struct session *s, const char *arg, size_t len)
 			smtpd_reply(s, "250 2.1.5 Ok");
 		}
 	}
+	if (s->rcpt_retry == NULL)
+		smtpd_auth_known_clear(s);
 	str_deinit(&reply);
 	addr_path_deinit(&p);
 }

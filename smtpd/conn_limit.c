@@ -1,5 +1,5 @@
 /* conn_limit.c: per-client session slots shared by all smtpd processes
- * through fcntl byte-range locks on one small file per (service, client)
+ * through OFD byte-range locks on one small file per (service, client)
  * (see conn_limit.h for the layout and why it cannot leak). */
 #include "config.h"
 
@@ -76,9 +76,9 @@ static char *conn_file_name(const char *key)
 	return str_steal(&s);
 }
 
-/* One fcntl lock operation on [start, start+len) (len 0: to the end and
- * beyond). wait: F_SETLKW. Returns 1, 0 when held by another process (only
- * without wait), -1. */
+/* One lock operation on [start, start+len) (len 0: to the end and
+ * beyond), owned by fd's open file description. wait: F_OFD_SETLKW.
+ * Returns 1, 0 when held through another open (only without wait), -1. */
 static int conn_lock(int fd, short type, off_t start, off_t len, bool wait)
 {
 	struct flock fl = {.l_type = type,
@@ -87,7 +87,7 @@ static int conn_lock(int fd, short type, off_t start, off_t len, bool wait)
 			   .l_len = len};
 
 	for (;;) {
-		if (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) == 0)
+		if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0)
 			return 1;
 		if (errno == EINTR)
 			continue;

@@ -5,12 +5,14 @@
  * Each (service, client address) pair has a lock file in a folder under
  * the queue's private area ($queue_directory/private/smtpd-conn). Byte 0
  * of the file is a guard; bytes 1..limit are session slots, each held with
- * an fcntl write lock by the process serving that session. Locks belong to
- * the process, so a slot is released by the kernel when its smtpd exits or
- * is killed: no count can leak. The last session to leave removes the file
- * (under the guard, so that a newcomer never locks an unlinked file and
- * miscounts). fcntl locks are per process, which is exactly right for
- * smtpd: one session per process (SERVER_SINGLE). */
+ * an open file description lock (Linux F_OFD_SETLK) by the session. Such a
+ * lock belongs to the session's own open of the file, not to the process:
+ * two sessions of one smtpd process (SERVER_MULTI) hold two distinct
+ * slots, and closing one session's file leaves the other's lock alone
+ * (classic fcntl locks would merge both and drop both at the first
+ * close). The kernel releases a slot when its smtpd exits or is killed: no
+ * count can leak. The last session to leave removes the file (under the
+ * guard, so that a newcomer never locks an unlinked file and miscounts). */
 #ifndef POSTERN_SMTPD_CONN_LIMIT_H
 #define POSTERN_SMTPD_CONN_LIMIT_H
 

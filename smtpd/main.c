@@ -1,8 +1,11 @@
 /* main.c: the smtpd daemon, the SMTP server on ports 25, 587 and 465. A
- * thin main() on lib/server.h (one client per process, SERVER_SINGLE):
- * pre_init loads the TLS key while still privileged, post_init reads the
- * rest of the settings and opens the queue, and each client becomes a
- * session (session.c). See postern-smtpd(8). */
+ * thin main() on lib/server.h: one process serves up to
+ * SMTPD_PROCESS_CAPACITY sessions on one event loop (SERVER_MULTI), so
+ * that an idle session costs its buffers rather than a process; the TLS
+ * context, tables, queue and auth connection are the process's, shared by
+ * its sessions. pre_init loads the TLS key while still privileged,
+ * post_init reads the rest of the settings and opens the queue, and each
+ * client becomes a session (session.c). See postern-smtpd(8). */
 #include "config.h"
 
 #include <string.h>
@@ -117,7 +120,7 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	if (queue_dir_open(conf_get(conf, "queue_directory"), &config.queue,
 			   error_r) < 0)
 		return -1;
-	if (smtpd_auth_init(&config, error_r) < 0)
+	if (smtpd_auth_init(&config, server_loop(srv), error_r) < 0)
 		return -1;
 	return smtpd_policy_init(&config, error_r);
 }
@@ -143,7 +146,8 @@ static void smtpd_pre_exit(struct server *srv)
 int main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
-	    .kind = SERVER_SINGLE,
+	    .kind = SERVER_MULTI,
+	    .multi_capacity = SMTPD_PROCESS_CAPACITY,
 	    .pre_init = smtpd_pre_init,
 	    .post_init = smtpd_post_init,
 	    .client = smtpd_client,

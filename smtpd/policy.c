@@ -5,7 +5,10 @@
  * implicit reject_unlisted_recipient (smtpd_reject_unlisted_recipient):
  * a recipient in one of our domains must be in virtual_alias_maps or
  * local_recipient_maps (users through the auth daemon, cmd_auth.c; alias
- * tables by local part).
+ * tables by local part). The auth daemon is asked without blocking:
+ * the evaluation stops at the question (V_WAIT) and the whole RCPT runs
+ * again once the answer is in; everything else here is local and has no
+ * side effect, so running it twice gives the same result.
  * A REJECT/DEFER in any list ends the check; PERMIT ends only its own list.
  * Unknown restrictions and broken tables give 4xx, never "permit": the
  * server is never an open relay because of a configuration mistake.
@@ -29,7 +32,8 @@
 
 #define POLICY_TABLES_MAX 64
 
-enum verdict { V_DUNNO, V_PERMIT, V_REJECT };
+/* V_WAIT: an auth daemon answer is needed first (the RCPT runs again). */
+enum verdict { V_DUNNO, V_PERMIT, V_REJECT, V_WAIT };
 
 struct table_ref {
 	char *spec;
@@ -316,7 +320,8 @@ static int rcpt_known_in(const char *spec, const struct addr *a,
 /* Is a local-domain recipient in local_recipient_maps? The entry that
  * names users_table is asked of the auth daemon (only it reads the
  * password hashes); other tables by address, then by local part (alias
- * tables are keyed by local part). 1 yes, 0 no, -1 lookup error. */
+ * tables are keyed by local part). 1 yes, 0 no, -1 lookup error,
+ * SMTPD_WAIT: the auth daemon was asked. */
 static int rcpt_local_known(struct policy_ctx *c, const char *delim)
 {
 	struct conf *conf = c->s->cfg->conf;
@@ -326,7 +331,7 @@ static int rcpt_local_known(struct policy_ctx *c, const char *delim)
 
 	for (size_t i = 0; r == 0 && maps[i] != NULL; i++) {
 		if (strcmp(maps[i], users) == 0)
-			r = smtpd_auth_rcpt_exists(c->s->cfg, c->rcpt, delim);
+			r = smtpd_auth_rcpt_exists(c->s, c->rcpt, delim);
 		else if ((r = rcpt_known_in(maps[i], c->rcpt, false, delim)) ==
 			 0)
 			r = rcpt_known_in(maps[i], c->rcpt, true, delim);
@@ -353,6 +358,8 @@ static enum verdict check_unlisted(struct policy_ctx *c)
 		r = rcpt_known_in(virt[i], a, false, delim);
 	if (r == 0)
 		r = rcpt_local_known(c, delim);
+	if (r == SMTPD_WAIT)
+		return V_WAIT;
 	if (r < 0)
 		return lookup_failed(c);
 	if (r > 0)
@@ -432,14 +439,17 @@ int smtpd_policy_rcpt(struct session *s, const struct addr *rcpt,
 	    "smtpd_sender_restrictions", "smtpd_relay_restrictions",
 	    "smtpd_recipient_restrictions"};
 	struct policy_ctx c = {.s = s, .rcpt = rcpt, .reply = reply_r};
+	enum verdict v = V_DUNNO;
 
-	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++)
-		if (eval_list(&c, lists[i]) == V_REJECT)
-			return 0;
-	if (conf_get_bool(s->cfg->conf, "smtpd_reject_unlisted_recipient") &&
-	    check_unlisted(&c) == V_REJECT)
-		return 0;
-	return 1;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+		v = eval_list(&c, lists[i]);
+		if (v == V_REJECT || v == V_WAIT)
+			break;
+	}
+	if (v != V_REJECT && v != V_WAIT &&
+	    conf_get_bool(s->cfg->conf, "smtpd_reject_unlisted_recipient"))
+		v = check_unlisted(&c);
+	return v == V_WAIT ? SMTPD_WAIT : v == V_REJECT ? 0 : 1;
 }
 
 int smtpd_policy_init(const struct smtpd_config *cfg, const char **error_r)

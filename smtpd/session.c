@@ -1,7 +1,10 @@
 /* session.c: one SMTP session: its state, its connection and the loop that
  * turns input into commands, DATA lines or BDAT bytes; timeouts, the error
  * counter and the STARTTLS / wrapper-mode handshake. The commands live in
- * commands.c, cmd_mail.c and cmd_data.c. */
+ * commands.c, cmd_mail.c and cmd_data.c. Many sessions share the process
+ * (SERVER_MULTI): every wait is a timer or an event, never a sleep or a
+ * blocking call, and each callback first makes its session the one the
+ * log lines speak for (smtpd_session_enter()). */
 #include "config.h"
 
 #include <string.h>
@@ -33,8 +36,19 @@ static const char *const state_names[SMTPD_STATE_COUNT] = {
 
 static void session_run(struct session *s);
 
+void smtpd_session_enter(struct session *s)
+{
+	msg_set_queue_id(s->qw != NULL ? queue_writer_id(s->qw) : NULL);
+}
+
+void smtpd_session_resume(struct session *s)
+{
+	session_run(s);
+}
+
 static void session_deferred(void *ctx)
 {
+	smtpd_session_enter(ctx);
 	session_run(ctx);
 }
 
@@ -84,6 +98,9 @@ static void session_end(struct session *s)
 	const char *err;
 
 	event_defer_cancel(server_loop(srv), session_deferred, s);
+	auth_async_cancel(&s->auth_req);
+	mem_free(s->rcpt_retry);
+	smtpd_auth_known_clear(s);
 	smtpd_transaction_reset(s);
 	smtpd_auth_reset(s);
 	msg_info("disconnect from %s[%s]", s->client_name, s->client_addr);
@@ -129,6 +146,7 @@ static void session_unpause(struct event_timer *timer, void *ctx)
 	struct session *s = ctx;
 
 	(void)timer;
+	smtpd_session_enter(s);
 	s->paused = false;
 	session_run(s);
 }
@@ -169,10 +187,14 @@ static void session_timeout(struct event_timer *timer, void *ctx)
 	struct str r;
 
 	(void)timer;
+	smtpd_session_enter(s);
 	if (s->state == SMTPD_CLOSING) {
 		session_end(s);
 		return;
 	}
+	/* The session timeout also bounds a wait for the auth daemon. */
+	auth_async_cancel(&s->auth_req);
+	mem_free(s->rcpt_retry);
 	msg_info("timeout after %s from %s[%s]", smtpd_state_name(s->state),
 		 s->client_name, s->client_addr);
 	if (s->state == SMTPD_TLS_HANDSHAKE) {
@@ -211,8 +233,9 @@ static void session_line(struct session *s, const struct iobuf_line *line)
 
 static bool session_can_read(const struct session *s)
 {
-	return !s->paused && s->state != SMTPD_TLS_REPLY &&
-	       s->state != SMTPD_TLS_HANDSHAKE && s->state != SMTPD_CLOSING;
+	return !s->paused && s->auth_req == NULL &&
+	       s->state != SMTPD_TLS_REPLY && s->state != SMTPD_TLS_HANDSHAKE &&
+	       s->state != SMTPD_CLOSING;
 }
 
 /* Reads one unit of input; returns the iobuf status. */
@@ -404,6 +427,7 @@ static void session_io(struct event_io *io, int fd, unsigned events, void *ctx)
 	(void)io;
 	(void)fd;
 	(void)events;
+	smtpd_session_enter(s);
 	if (s->state == SMTPD_TLS_HANDSHAKE)
 		session_handshake(s);
 	else

@@ -6,6 +6,12 @@
  * policy.c the restriction lists; received.c the Received: header;
  * cmd_auth.c AUTH (SASL PLAIN and LOGIN, checked by the auth daemon);
  * conn_limit.c the per-client session count shared by all processes.
+ * One process serves up to SMTPD_PROCESS_CAPACITY sessions on one event
+ * loop: nothing a session does may block the others. The auth daemon is
+ * asked without blocking (lib/auth_async.h): the session waits for the
+ * answer, reading no input meanwhile, so pipelined commands behind the one
+ * that waits run after it, in order. Queue file writes and fsyncs and
+ * local table lookups run inline (short local I/O).
  * See postern-smtpd(8). */
 #ifndef POSTERN_SMTPD_H
 #define POSTERN_SMTPD_H
@@ -15,6 +21,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "auth_async.h"
 #include "auth_client.h"
 #include "cidr.h"
 #include "conf.h"
@@ -39,6 +46,20 @@
 #define SMTPD_WRITE_BLOCK (64 * 1024)
 /* Most recipients one RCPT list may hold, whatever the configuration. */
 #define SMTPD_RCPT_HARD_MAX 100000
+/* Sessions one smtpd process serves before the master starts another.
+ * The queue file's fsyncs hold the whole process for a moment, so a busy
+ * server should spread its sessions over several processes (whose fsyncs
+ * the file system then commits together); 10 keeps an idle session at
+ * about a tenth of a process (~110 KiB PSS) and gave the best accept rate
+ * in bench/smtp-bench.sh (100: one process for all 20 sessions, 0.85x
+ * Postfix; 10: 1.85x). */
+#define SMTPD_PROCESS_CAPACITY 10
+/* Auth daemon answers one RCPT may need (the address, then without its
+ * extension). */
+#define SMTPD_KNOWN_MAX 4
+/* Returned by the policy when it needs the auth daemon's answer first: the
+ * command runs again once the answer is in. */
+#define SMTPD_WAIT 2
 
 /* The session states; commands.c's table says which commands each one
  * allows. */
@@ -85,10 +106,10 @@ struct smtpd_config {
 	struct cidr_list *mynetworks;
 	struct queue_dir *queue;
 	/* AUTH (cmd_auth.c). */
-	bool sasl_enabled;	  /* smtpd_sasl_auth_enable */
-	bool tls_auth_only;	  /* smtpd_tls_auth_only */
-	bool auth_required;	  /* nothing is accepted without AUTH */
-	struct auth_client *auth; /* the auth daemon (AUTH, recipients) */
+	bool sasl_enabled;	 /* smtpd_sasl_auth_enable */
+	bool tls_auth_only;	 /* smtpd_tls_auth_only */
+	bool auth_required;	 /* nothing is accepted without AUTH */
+	struct auth_async *auth; /* the auth daemon (AUTH, recipients) */
 };
 
 /* One recipient of the transaction, as accepted. */
@@ -145,12 +166,27 @@ struct session {
 	char *auth_user;	 /* canonical authenticated user, or NULL */
 	const char *auth_method; /* "PLAIN"/"LOGIN": exchanging or done */
 	char *sasl_login_user; /* LOGIN: the user name, awaiting the password */
+
+	/* Waiting for the auth daemon: no input is handled meanwhile. */
+	struct auth_async_req *auth_req;
+	char *rcpt_retry; /* the RCPT argument to run again with the answer */
+	struct smtpd_known {
+		char *user;
+		int result;	  /* 1 yes, 0 no, -1 temporary failure */
+	} known[SMTPD_KNOWN_MAX]; /* answers for the RCPT being checked */
+	size_t known_count;
 };
 
 /* ---- session.c ---- */
-/* Starts a session on fd (SERVER_SINGLE client callback). */
+/* Starts a session on fd (SERVER_MULTI client callback). */
 void smtpd_session_start(struct server *srv, const struct smtpd_config *cfg,
 			 int fd);
+/* For a callback that resumes s (an auth daemon answer): the log lines
+ * that follow carry s's queue ID, as the process serves many sessions. */
+void smtpd_session_enter(struct session *s);
+/* Handles the input that waited (after the answer s waited for came in)
+ * and flushes the replies. s may be gone afterwards. */
+void smtpd_session_resume(struct session *s);
 /* Moves to state st, logging the transition at debug level. */
 void smtpd_enter_state(struct session *s, enum smtpd_state st);
 const char *smtpd_state_name(enum smtpd_state st);
@@ -202,7 +238,9 @@ void smtpd_wake_qmgr(const struct smtpd_config *cfg, const char *queue_id);
 int smtpd_policy_init(const struct smtpd_config *cfg, const char **error_r);
 /* Runs every restriction list for one recipient (smtpd_delay_reject:
  * client, helo and sender restrictions are evaluated here too). Returns 1
- * to accept, or 0 with the reply line (no CRLF) in reply_r. */
+ * to accept, 0 with the reply line (no CRLF) in reply_r, or SMTPD_WAIT
+ * when an answer of the auth daemon was asked for (s->auth_req): run it
+ * again once the answer is in (s->known). */
 int smtpd_policy_rcpt(struct session *s, const struct addr *rcpt,
 		      struct str *reply_r);
 /* True when domain is one of ours (mydestination). */
@@ -211,7 +249,8 @@ bool smtpd_policy_local_domain(const struct smtpd_config *cfg,
 
 /* ---- cmd_auth.c ---- */
 /* Reads the AUTH settings and makes the auth client (post_init). */
-int smtpd_auth_init(struct smtpd_config *cfg, const char **error_r);
+int smtpd_auth_init(struct smtpd_config *cfg, struct event_loop *loop,
+		    const char **error_r);
 void smtpd_auth_deinit(struct smtpd_config *cfg);
 /* True when EHLO should advertise AUTH now. */
 bool smtpd_auth_offered(const struct session *s);
@@ -225,9 +264,13 @@ void smtpd_auth_reset(struct session *s);
 /* Is a recipient one of the users? Asks the auth daemon (the users
  * table holds password hashes, which smtpd never reads): the address,
  * then without its recipient_delimiter extension. 1 yes, 0 no, -1
- * temporary failure. */
-int smtpd_auth_rcpt_exists(const struct smtpd_config *cfg, const struct addr *a,
+ * temporary failure (from s->known), or SMTPD_WAIT: a question is on its
+ * way (s->auth_req); when the answer is in, the pending RCPT command
+ * (s->rcpt_retry) runs again and finds it in s->known. */
+int smtpd_auth_rcpt_exists(struct session *s, const struct addr *a,
 			   const char *delim);
+/* Forgets the answers kept for one RCPT. */
+void smtpd_auth_known_clear(struct session *s);
 /* MAIL FROM check for an authenticated client: 1 when the user may use
  * sender, else 0 with the reply line in reply_r. */
 int smtpd_auth_sender_owned(struct session *s, const char *sender,

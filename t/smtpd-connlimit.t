@@ -3,8 +3,10 @@
 all smtpd processes of a service: N sessions from 127.0.0.2 are served,
 the next one gets 421 4.7.0 and is closed (and logged); another service is
 counted apart; a client in smtpd_client_event_limit_exceptions ($mynetworks,
-127.0.0.1) is not counted; a slot comes back when a session ends and when
-its smtpd process is killed; no lock file is left once all are gone."""
+127.0.0.1) is not counted; the sessions of one smtpd process (many per
+process) each hold a slot of their own, and one that ends gives back only
+its own; slots come back when their smtpd process is killed; no lock file
+is left once all are gone."""
 
 import os
 import signal
@@ -31,7 +33,7 @@ def greet(port, src=st.UNTRUSTED):
 
 
 def slot_holders():
-    """Pids of the processes that hold a lock file open (= a slot)."""
+    """Pid of each lock file a process holds open (one per slot)."""
     pids = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -41,7 +43,6 @@ def slot_holders():
                 if os.readlink("/proc/%s/fd/%s" % (p, fd)).startswith(
                         LOCKS + "/"):
                     pids.append(int(p))
-                    break
         except OSError:
             pass
     return pids
@@ -88,25 +89,31 @@ def test_limit():
     tap.is_(g[0], 421, "full again")
     c.close()
 
-    # A killed smtpd gives its slot back too (the kernel drops its lock).
+    # The sessions share one process; each holds a slot of its own.
     holders = slot_holders()
-    tap.is_(len(holders), N, "%d processes hold a slot" % N)
+    tap.is_(len(holders), N, "%d sessions hold a slot" % N)
+    tap.is_(len(set(holders)), 1, "in one smtpd process")
+
+    # A killed smtpd gives its slots back (the kernel drops its locks).
     victim = holders[0] if holders else None
     tap.ok(victim is not None, "found a busy smtpd to kill")
     if victim is not None:
         os.kill(victim, signal.SIGKILL)
+    for c in held:
+        c.close()
+    held = []
     end = time.monotonic() + 10
-    got = None
-    while time.monotonic() < end:
+    while time.monotonic() < end and len(held) < N:
         c, g = greet(L)
         if g[0] == 220:
-            got = c
-            break
+            held.append(c)
+            continue
         c.close()
         time.sleep(0.1)
-    tap.ok(got is not None, "a killed session's slot is free again")
-    if got is not None:
-        held.append(got)
+    tap.is_(len(held), N, "a killed process's slots are free again")
+    c, g = greet(L)
+    tap.is_(g[0], 421, "and counted again")
+    c.close()
 
     for c in held:
         c.close()
