@@ -236,6 +236,9 @@ struct mdir_mailbox {
 	 * truncated, so the mapping stays valid while the fd is open. */
 	const unsigned char *cache_map;
 	size_t cache_map_len;
+	/* The commit being made holds flag changes only (store.c sets it):
+	 * see mdir_index_commit(). */
+	bool commit_lazy;
 	struct mdir_pending *pending; /* cache heads not in the index yet */
 	size_t pending_count, pending_cap;
 	int notify_fd, notify_log_wd;

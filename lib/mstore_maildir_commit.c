@@ -432,8 +432,10 @@ int mdir_index_write(struct mdir_mailbox *mb)
 	return r;
 }
 
-/* Writes g at log_end and syncs it; on failure cuts it off again. */
-static int log_append(struct mdir_mailbox *mb, const struct str *g)
+/* Writes g at log_end and, unless lazy, syncs it; on failure cuts it off
+ * again. A lazy group leaves the "synced up to" hint where it was, so a
+ * reader that replays it syncs it first (log_replay_tail). */
+static int log_append(struct mdir_mailbox *mb, const struct str *g, bool lazy)
 {
 	uint64_t end = mb->log_end + g->len;
 	const char *err = NULL;
@@ -453,7 +455,7 @@ static int log_append(struct mdir_mailbox *mb, const struct str *g)
 	if (err == NULL && fstat(mb->log_fd, &sb) == 0 &&
 	    (uint64_t)sb.st_size > end && ftruncate(mb->log_fd, (off_t)end) < 0)
 		err = "truncate";
-	if (err == NULL && fdatasync(mb->log_fd) < 0)
+	if (err == NULL && !lazy && fdatasync(mb->log_fd) < 0)
 		err = "fdatasync";
 	if (err != NULL) {
 		int e = errno;
@@ -465,7 +467,8 @@ static int log_append(struct mdir_mailbox *mb, const struct str *g)
 				    mb->path, strerror(e));
 	}
 	mb->log_end = end;
-	hint_write(mb, mb->st.log_id, end);
+	if (!lazy)
+		hint_write(mb, mb->st.log_id, end);
 	return 1;
 }
 
@@ -490,7 +493,15 @@ int mdir_index_commit(struct mdir_mailbox *mb)
 		str_deinit(&g);
 		return mdir_index_write(mb);
 	}
-	r = log_append(mb, &g);
+	/* Flag changes alone need no fdatasync: the flags are in the
+	 * file names as well (renamed before this), and the MODSEQs are
+	 * not offered to clients (no CONDSTORE), so a crash that loses the
+	 * group loses nothing a client was promised. New UIDs, expunges
+	 * and keyword names (the letters in file names) always sync. */
+	r = log_append(mb, &g,
+		       mb->commit_lazy && st->uidnext == st->disk_uidnext &&
+			   st->expunged.count == 0 &&
+			   st->keyword_count == st->disk_keyword_count);
 	str_deinit(&g);
 	if (r > 0) {
 		mdir_state_committed(st);

@@ -45,6 +45,7 @@ int mdir_mailbox_open_mode(struct mstore *s, const char *name,
 	str_init(&mb->path_buf, 256);
 	str_init(&mb->cache_buf, 0);
 	mb->cache_map = NULL;
+	mb->commit_lazy = false;
 	mb->cache_map_len = 0;
 	str_init(&mb->st.names, 0);
 	s->mailboxes_open++;
@@ -315,11 +316,14 @@ int mdir_store_flags(struct mstore_mailbox *pub, const uint32_t *uids,
 		if (store_one(mb, uids[i], mode, flags, keywords,
 			      unchangedsince, failed, &modseq) < 0)
 			r = -1;
-	/* the whole batch: one log group, one fdatasync */
+	/* the whole batch: one log group; flag changes alone are not
+	 * fdatasync'd (see mdir_index_commit) */
 	if (modseq != 0)
 		mdir_cur_changed(mb);
+	mb->commit_lazy = true;
 	if (mdir_index_commit(mb) < 0)
 		r = -1;
+	mb->commit_lazy = false;
 	mdir_unlock(mb);
 	view_update(mb, uids, count);
 	return r;
