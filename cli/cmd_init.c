@@ -106,6 +106,7 @@ static const char master_cf_text[] =
     "pickup            unix  n       -       n       60      1       pickup\n"
     "qmgr              unix  n       -       n       300     1       qmgr\n"
     "smtp              unix  -       -       n       -       -       smtp\n"
+    "lmtp              unix  -       -       n       -       -       smtp\n"
     "local             unix  -       n       n       -       -       local\n"
     "auth              unix  -       -       n       -       1       auth\n"
     "127.0.0.1:%-7ld  inet  n       n       n       -       -       imapd\n"

@@ -272,6 +272,10 @@ int tls_conn_set_tlsa(struct tls_conn *c, const char *base_domain,
 		*error_r = c->error;
 		return -1;
 	}
+	/* RFC 7672 3.1.1: a DANE-EE(3) match needs no name in the
+	 * certificate (OpenSSL checks it by default) */
+	if (!c->dane)
+		SSL_dane_set_flags(c->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	c->dane = true;
 	for (size_t i = 0; i < count; i++) {
 		const struct tls_tlsa *r = &records[i];

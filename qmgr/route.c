@@ -157,8 +157,10 @@ void qmgr_route(struct qmgr *q, const char *address, struct qmgr_dest *dest)
 		str_append_cstr(&dest->nexthop,
 				*q->relayhost != '\0' ? q->relayhost : at + 1);
 	}
-	/* Next hops group recipients: one spelling per domain. */
-	if (dest->kind == QMGR_DEST_SMTP)
+	/* Next hops group recipients: one spelling per domain. An LMTP
+	 * "unix:PATH" keeps its case: file names are case-sensitive. */
+	if (dest->kind == QMGR_DEST_SMTP &&
+	    strncmp(dest->nexthop.data, "unix:", 5) != 0)
 		str_lower(&dest->nexthop);
 	str_deinit(&value);
 }

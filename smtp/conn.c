@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,7 +91,14 @@ int smtp_conn_open(struct smtp_conn *c, const char *host,
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	str_init(&c->reply, 256);
-	if (sa.ss_family == AF_INET6) {
+	if (sa.ss_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const struct sockaddr_un *)&sa;
+
+		len = sizeof(struct sockaddr_un);
+		snprintf(c->peer, sizeof(c->peer), "%s[%.*s]", host,
+			 (int)sizeof(un->sun_path), un->sun_path);
+		snprintf(c->relay, sizeof(c->relay), "%s", c->peer);
+	} else if (sa.ss_family == AF_INET6) {
 		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr,
 			  addr, sizeof(addr));
@@ -101,8 +109,10 @@ int smtp_conn_open(struct smtp_conn *c, const char *host,
 			  sizeof(addr));
 		len = sizeof(struct sockaddr_in);
 	}
-	snprintf(c->peer, sizeof(c->peer), "%s[%s]", host, addr);
-	snprintf(c->relay, sizeof(c->relay), "%s:%u", c->peer, port);
+	if (sa.ss_family != AF_UNIX) {
+		snprintf(c->peer, sizeof(c->peer), "%s[%s]", host, addr);
+		snprintf(c->relay, sizeof(c->relay), "%s:%u", c->peer, port);
+	}
 	c->fd =
 	    socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
@@ -268,6 +278,24 @@ int smtp_conn_reply(struct smtp_conn *c, unsigned timeout, const char *what)
 	return 1;
 }
 
+/* The TLSA records into the fresh connection; none usable: a new one at
+ * level ENCRYPT (nothing was sent yet). Returns 1 or -1. */
+static int dane_setup(struct smtp_conn *c, struct tls_ctx *ctx,
+		      const char *peer_name, const char **error_r)
+{
+	int r = tls_conn_set_tlsa(c->tls, peer_name, c->tlsa, c->tlsa_count,
+				  error_r);
+
+	if (r != 0)
+		return r;
+	msg_info("no usable TLSA records for %s: TLS without authentication",
+		 c->peer);
+	tls_conn_free(&c->tls);
+	c->tls =
+	    tls_conn_client(ctx, c->fd, TLS_LEVEL_ENCRYPT, peer_name, error_r);
+	return c->tls != NULL ? 1 : -1;
+}
+
 int smtp_conn_starttls(struct smtp_conn *c, struct tls_ctx *ctx,
 		       enum tls_level level, const char *peer_name,
 		       unsigned timeout)
@@ -283,6 +311,8 @@ int smtp_conn_starttls(struct smtp_conn *c, struct tls_ctx *ctx,
 				 c->peer);
 	c->tls = tls_conn_client(ctx, c->fd, level, peer_name, &err);
 	if (c->tls == NULL)
+		return conn_fail(c, "TLS setup for %s: %s", c->peer, err);
+	if (level == TLS_LEVEL_DANE && dane_setup(c, ctx, peer_name, &err) < 0)
 		return conn_fail(c, "TLS setup for %s: %s", c->peer, err);
 	while ((r = tls_conn_handshake(c->tls, &events, &err)) == 0) {
 		r = wait_fd(c->fd,

@@ -7,7 +7,8 @@
  * set-up and transmission times, the connection's use count and, when
  * the next hop failed as a whole, why ("hop"); reuse=1 tells qmgr that
  * another request may follow on the same connection (at most max_use),
- * where the SMTP session of the last one waits (cache.c). See
+ * where the SMTP session of the last one waits (cache.c). Run as the
+ * master.cf service "lmtp" it speaks LMTP to every next hop. See
  * postern-smtp(8). */
 #include "config.h"
 
@@ -49,10 +50,13 @@ static int tls_setup(struct conf *conf, const char **error_r)
 			   "supported yet";
 		return -1;
 	}
-	if (config.tls_level == TLS_LEVEL_DANE)
-		config.tls_level = TLS_LEVEL_MAY; /* DANE: not yet */
 	config.tls_loglevel = (int)conf_get_int(conf, "smtp_tls_loglevel");
-	if (config.tls_level == TLS_LEVEL_NONE)
+	if (smtp_tls_policy_open(&config,
+				 conf_get_list(conf, "smtp_tls_policy_maps"),
+				 error_r) < 0)
+		return -1;
+	/* a policy may ask for TLS where the default level does not */
+	if (config.tls_level == TLS_LEVEL_NONE && config.tls_policy[0] == NULL)
 		return 1;
 	tc.ca_file = *conf_get(conf, "smtp_tls_CAfile") != '\0'
 			 ? conf_get(conf, "smtp_tls_CAfile")
@@ -87,6 +91,9 @@ static int smtp_post_init(struct server *srv, const char **error_r)
 	config.self[0] = conf_get(conf, "myhostname");
 	config.self[1] = config.helo_name;
 	config.port = (unsigned)conf_get_int(conf, "smtp_tcp_port");
+	config.lmtp = strcmp(server_service(srv), "lmtp") == 0;
+	config.lmtp_port = (unsigned)conf_get_int(conf, "lmtp_tcp_port");
+	config.queue_dir = conf_get(conf, "queue_directory");
 	config.connect_timeout = secs(conf, "smtp_connect_timeout");
 	config.helo_timeout = secs(conf, "smtp_helo_timeout");
 	config.mail_timeout = secs(conf, "smtp_mail_timeout");
@@ -305,6 +312,7 @@ static void smtp_pre_exit(struct server *srv)
 	(void)srv;
 	smtp_cache_close(&config);
 	dns_resolver_free(&config.dns);
+	smtp_tls_policy_close(&config);
 	tls_ctx_free(&config.tls);
 }
 

@@ -5,13 +5,18 @@
  * recipient; a connection that fails, or a server that refuses us before
  * any recipient (greeting, EHLO, 4xx to MAIL, TLS required but missing),
  * sends us on to the next one. When all fail, the last reason defers the
- * recipients (or bounces them, when it was a permanent refusal). */
+ * recipients (or bounces them, when it was a permanent refusal).
+ * LMTP next hops (RFC 2033): "unix:PATH" (relative to queue_directory),
+ * "inet:host[:port]" or, when the service itself is "lmtp", any of the
+ * forms above; none of them looks up MX records, and the port defaults
+ * to lmtp_tcp_port. */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "mem.h"
 #include "msg.h"
@@ -94,15 +99,98 @@ static int nexthop_parse(const char *nexthop, unsigned defport, char *host,
 	return 1;
 }
 
+/* An LMTP "unix:PATH" next hop into *un: a relative path starts in
+ * queue_directory. Returns 1 or -1 (empty or too long). */
+static int unix_path(const struct smtp_config *cfg, const char *path,
+		     struct sockaddr_un *un)
+{
+	int n;
+
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	if (*path == '\0')
+		return -1;
+	if (*path == '/')
+		n = snprintf(un->sun_path, sizeof(un->sun_path), "%s", path);
+	else
+		n = snprintf(un->sun_path, sizeof(un->sun_path), "%s/%s",
+			     cfg->queue_dir, path);
+	return n > 0 && (size_t)n < sizeof(un->sun_path) ? 1 : -1;
+}
+
+/* The name the certificate must match under level verify. */
+static const char *verify_name(const struct smtp_msg *msg,
+			       const struct dns_host *h)
+{
+	if (msg->tls_match[0] == '\0' ||
+	    strcmp(msg->tls_match, "hostname") == 0)
+		return h->name;
+	if (strcmp(msg->tls_match, "nexthop") == 0)
+		return msg->nexthop_host;
+	return msg->tls_match;
+}
+
+/* The TLSA records of one MX host for level dane. */
+struct dane {
+	struct dns_tlsa *dns;
+	struct tls_tlsa *tls;
+	size_t count;
+};
+
+static void dane_free(struct dane *d)
+{
+	dns_tlsa_free(d->dns, d->count);
+	mem_free(d->tls);
+	*d = (struct dane){0};
+}
+
+/* TLSA records of _port._tcp.host: 1 with records from a validated
+ * answer (AD bit); 0 when there are none or the answer was not validated
+ * (RFC 7672 2.2: then as level may, as Postfix does); -1 when the lookup
+ * failed (fail_dsn, fail_text: the next address may do better). */
+static int dane_get(const struct smtp_config *cfg, const char *host,
+		    unsigned port, struct dane *d, char *fail_dsn,
+		    struct str *fail_text)
+{
+	const char *err = "";
+	bool secure = false;
+	enum dns_result res;
+
+	res = dns_tlsa(cfg->dns, host, port, &d->dns, &d->count, &secure, &err);
+	if (res == DNS_TEMPFAIL) {
+		snprintf(fail_dsn, 16, "4.7.5");
+		str_clear(fail_text);
+		str_printf(fail_text, "TLSA lookup for %s failed: %s", host,
+			   err);
+		return -1;
+	}
+	if (res != DNS_OK || !secure || d->count == 0) {
+		if (res == DNS_OK && !secure)
+			msg_info("TLSA records of %s are not DNSSEC-validated: "
+				 "TLS without authentication",
+				 host);
+		dane_free(d);
+		return 0;
+	}
+	d->tls = mem_calloc(d->count, sizeof(*d->tls));
+	for (size_t i = 0; i < d->count; i++)
+		d->tls[i] = (struct tls_tlsa){.usage = d->dns[i].usage,
+					      .selector = d->dns[i].selector,
+					      .mtype = d->dns[i].mtype,
+					      .data = d->dns[i].data,
+					      .len = d->dns[i].len};
+	return 1;
+}
+
 /* One address: a connection and a session, again without TLS when an
  * opportunistic handshake failed. Returns true when the session settled
  * the recipients. */
-static bool try_address(const struct smtp_config *cfg, struct smtp_msg *msg,
+static bool try_connect(const struct smtp_config *cfg, struct smtp_msg *msg,
 			const struct dns_host *h, size_t a, unsigned port,
+			enum tls_level level, const struct dane *dane,
 			char *fail_dsn, struct str *fail_text, char *relay,
 			size_t relay_size)
 {
-	enum tls_level level = cfg->tls_level;
 	enum smtp_session_end end;
 	struct smtp_conn c;
 
@@ -116,10 +204,15 @@ static bool try_address(const struct smtp_config *cfg, struct smtp_msg *msg,
 			return false;
 		}
 		snprintf(relay, relay_size, "%s", c.relay);
-		end = smtp_session(cfg, &c, msg, level, h->name, fail_dsn,
-				   fail_text, true);
+		c.lmtp = msg->lmtp;
+		c.tlsa = dane->tls;
+		c.tlsa_count = dane->count;
+		end = smtp_session(cfg, &c, msg, level, verify_name(msg, h),
+				   fail_dsn, fail_text, true);
 		if (end == SMTP_SESSION_DONE)
 			msg->conn_use = c.uses;
+		c.tlsa = NULL;
+		c.tlsa_count = 0;
 		if (c.kept)
 			smtp_cache_put(cfg, &c, msg->nexthop);
 		smtp_conn_close(&c);
@@ -128,6 +221,32 @@ static bool try_address(const struct smtp_config *cfg, struct smtp_msg *msg,
 		msg_info("%s; trying again without TLS", fail_text->data);
 		level = TLS_LEVEL_NONE;
 	}
+}
+
+/* One address, with its TLSA records under level dane. Returns true when
+ * the session settled the recipients. */
+static bool try_address(const struct smtp_config *cfg, struct smtp_msg *msg,
+			const struct dns_host *h, size_t a, unsigned port,
+			char *fail_dsn, struct str *fail_text, char *relay,
+			size_t relay_size)
+{
+	enum tls_level level = msg->tls_level;
+	struct dane dane = {0};
+	bool done;
+
+	if (level == TLS_LEVEL_DANE) {
+		int r =
+		    dane_get(cfg, h->name, port, &dane, fail_dsn, fail_text);
+
+		if (r < 0)
+			return false;
+		if (r == 0)
+			level = TLS_LEVEL_MAY;
+	}
+	done = try_connect(cfg, msg, h, a, port, level, &dane, fail_dsn,
+			   fail_text, relay, relay_size);
+	dane_free(&dane);
+	return done;
 }
 
 static void try_hosts(const struct smtp_config *cfg, struct smtp_msg *msg,
@@ -205,24 +324,64 @@ void smtp_hop_fail(struct smtp_msg *msg, const char *dsn, const char *text)
 	str_append_cstr(&msg->hop, text);
 }
 
+static void bad_nexthop(struct smtp_msg *msg)
+{
+	msg_warn("bad next hop \"%s\" (relayhost or transport_maps)",
+		 msg->nexthop);
+	smtp_rcpts_set(msg, SMTP_DEFERRED, "4.3.5", "none",
+		       "mail system configuration error: bad next hop \"%s\"",
+		       msg->nexthop);
+}
+
+/* An LMTP server on a UNIX socket: one "address", never TLS. */
+static void deliver_unix(const struct smtp_config *cfg, struct smtp_msg *msg,
+			 const char *path)
+{
+	struct sockaddr_storage ss;
+	struct dns_host h = {
+	    .name = (char *)cfg->self[0], .addrs = &ss, .addr_count = 1};
+
+	if (unix_path(cfg, path, (struct sockaddr_un *)&ss) < 0) {
+		bad_nexthop(msg);
+		return;
+	}
+	msg->tls_level = TLS_LEVEL_NONE;
+	try_hosts(cfg, msg, &h, 1, 0);
+}
+
 void smtp_deliver(const struct smtp_config *cfg, struct smtp_msg *msg)
 {
 	struct dns_host *hosts = NULL;
+	const char *hop = msg->nexthop;
 	size_t count = 0;
 	char host[256];
-	unsigned port;
+	unsigned port, defport;
 	bool mx;
 
+	/* LMTP: the service says so, or the next hop's "unix:" or "inet:";
+	 * either way no MX lookup (Postfix's lmtp does none either) */
+	msg->lmtp = cfg->lmtp || strncmp(hop, "unix:", 5) == 0 ||
+		    strncmp(hop, "inet:", 5) == 0;
+	msg->tls_level = cfg->tls_level;
 	if (smtp_cache_deliver(cfg, msg))
 		return;
-	if (nexthop_parse(msg->nexthop, cfg->port, host, sizeof(host), &mx,
-			  &port) < 0) {
-		msg_warn("bad next hop \"%s\" (relayhost or transport_maps)",
-			 msg->nexthop);
+	if (strncmp(hop, "unix:", 5) == 0) {
+		deliver_unix(cfg, msg, hop + 5);
+		return;
+	}
+	if (strncmp(hop, "inet:", 5) == 0)
+		hop += 5;
+	defport = msg->lmtp ? cfg->lmtp_port : cfg->port;
+	if (nexthop_parse(hop, defport, host, sizeof(host), &mx, &port) < 0) {
+		bad_nexthop(msg);
+		return;
+	}
+	mx = mx && !msg->lmtp;
+	snprintf(msg->nexthop_host, sizeof(msg->nexthop_host), "%s", host);
+	if (smtp_tls_policy(cfg, msg, host, mx, port, defport) < 0) {
+		/* never a weaker level than the administrator asked for */
 		smtp_rcpts_set(msg, SMTP_DEFERRED, "4.3.5", "none",
-			       "mail system configuration error: bad next "
-			       "hop \"%s\"",
-			       msg->nexthop);
+			       "TLS policy lookup for %s failed", msg->nexthop);
 		return;
 	}
 	if (!hosts_find(cfg, msg, host, mx, &hosts, &count))

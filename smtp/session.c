@@ -1,10 +1,11 @@
-/* session.c: one SMTP session with one mail host: greeting, EHLO (HELO
- * when EHLO is refused), STARTTLS by smtp_tls_security_level, then one
- * transaction (MAIL FROM with SIZE, BODY, SMTPUTF8, RET and ENVID; RCPT TO
- * with NOTIFY and ORCPT; DATA), pipelined when the server offers
- * PIPELINING, and QUIT. Each reply decides the results of the recipients
- * it concerns; failures before any recipient was tried send route.c on to
- * the next address. */
+/* session.c: one SMTP or LMTP session with one mail host: greeting,
+ * EHLO (HELO when EHLO is refused; LHLO for LMTP), STARTTLS by the TLS
+ * level of the next hop, then one transaction (MAIL FROM with SIZE, BODY,
+ * SMTPUTF8, RET and ENVID; RCPT TO with NOTIFY and ORCPT; DATA),
+ * pipelined when the server offers PIPELINING, and QUIT. Each reply
+ * decides the results of the recipients it concerns (for LMTP, one reply
+ * per accepted recipient after the content); failures before any
+ * recipient was tried send route.c on to the next address. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -128,20 +129,23 @@ static void ehlo_features(struct session *s)
 	}
 }
 
-/* EHLO, or HELO when EHLO is refused. */
+/* EHLO, or HELO when EHLO is refused; LHLO for LMTP, which has no
+ * fallback (RFC 2033 4.1). */
 static enum smtp_session_end hello(struct session *s)
 {
-	const char *what = "performing the EHLO handshake";
+	const char *what = s->c->lmtp ? "performing the LHLO handshake"
+				      : "performing the EHLO handshake";
+	const char *cmd = s->c->lmtp ? "LHLO" : "EHLO";
 	unsigned t = s->cfg->helo_timeout;
 
-	if (command(s, t, what, "EHLO", s->cfg->helo_name) < 0)
+	if (command(s, t, what, cmd, s->cfg->helo_name) < 0)
 		return fail_next(s, "4.4.2", "%s", s->c->error);
 	if (s->c->code / 100 == 2) {
 		ehlo_features(s);
 		return SMTP_SESSION_DONE;
 	}
-	if (s->c->code == 421)
-		return refused(s, "EHLO");
+	if (s->c->code == 421 || s->c->lmtp)
+		return refused(s, cmd);
 	what = "performing the HELO handshake";
 	if (command(s, t, what, "HELO", s->cfg->helo_name) < 0)
 		return fail_next(s, "4.4.2", "%s", s->c->error);
@@ -381,6 +385,35 @@ static void accepted_said(struct session *s, const char *cmd)
 	}
 }
 
+/* LMTP after the final dot: one reply per accepted recipient, in the
+ * order of the RCPT commands (RFC 2033 4.2); those after a lost
+ * connection are deferred. */
+static enum smtp_session_end lmtp_replies(struct session *s)
+{
+	struct smtp_msg *m = s->msg;
+	char dsn[16];
+
+	for (size_t i = 0; i < m->rcpt_count; i++) {
+		struct smtp_rcpt *r = &m->rcpts[i];
+
+		if (!r->accepted || r->status != SMTP_PENDING)
+			continue;
+		if (smtp_conn_reply(s->c, s->cfg->data_done_timeout,
+				    "sending end of data") < 0)
+			return io_fail(s, true,
+				       " -- message may be sent more than "
+				       "once");
+		if (s->c->code / 100 == 2) {
+			reply_dsn(s->c, dsn);
+			smtp_rcpt_set(r, SMTP_SENT, dsn, s->c->relay, "%s",
+				      s->c->reply.data);
+			r->relayed = !s->c->feat.dsn;
+		} else
+			rcpt_said(s, r, "end of DATA");
+	}
+	return SMTP_SESSION_DONE;
+}
+
 /* DATA (unless pipelined already), the content, the final reply. */
 static enum smtp_session_end data(struct session *s, bool data_sent, bool any)
 {
@@ -412,6 +445,8 @@ static enum smtp_session_end data(struct session *s, bool data_sent, bool any)
 	}
 	if (smtp_data_send(c, s->msg, s->cfg->data_xfer_timeout) < 0)
 		return io_fail(s, true, "");
+	if (c->lmtp)
+		return lmtp_replies(s);
 	if (smtp_conn_reply(c, s->cfg->data_done_timeout,
 			    "sending end of data") < 0)
 		return io_fail(s, true,

@@ -6,7 +6,9 @@
  * for qmgr's next request (for the same next hop, as qmgr arranges).
  *
  * Data flow: main.c reads the request -> route.c turns the next hop into
- * mail hosts (MX lookup through lib/dns.h, or the [host] as given) and
+ * mail hosts (MX lookup through lib/dns.h, or the [host] as given; LMTP
+ * servers on "unix:" and "inet:" next hops), finds its TLS level
+ * (policy.c: smtp_tls_policy_maps; TLSA records for dane) and
  * tries their addresses in order, or reuses the SMTP session it kept
  * from the previous request to that next hop (cache.c) -> session.c
  * runs one SMTP session per address over conn.c (blocking I/O with
@@ -20,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "dict.h"
 #include "dns.h"
 #include "iobuf.h"
 #include "str.h"
@@ -39,6 +42,12 @@ struct smtp_config {
 	const char *helo_name;
 	const char *self[3]; /* myhostname, helo name: NULL-terminated */
 	unsigned port;	     /* smtp_tcp_port */
+	/* LMTP (RFC 2033): the service is named "lmtp", so every next hop
+	 * is an LMTP server; lmtp_tcp_port; where relative "unix:" paths
+	 * start */
+	bool lmtp;
+	unsigned lmtp_port;
+	const char *queue_dir;
 	/* seconds, per stage (smtp_*_timeout) */
 	unsigned connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;
 	unsigned data_init_timeout, data_xfer_timeout, data_done_timeout;
@@ -48,7 +57,8 @@ struct smtp_config {
 	unsigned max_requests; /* per qmgr connection (max_use) */
 	enum tls_level tls_level;
 	int tls_loglevel;
-	struct tls_ctx *tls; /* NULL with level none */
+	struct tls_ctx *tls;	  /* NULL with level none and no policy maps */
+	struct dict **tls_policy; /* smtp_tls_policy_maps, NULL-terminated */
 	struct dns_resolver *dns;
 	unsigned families; /* DNS_FAMILY_* from inet_protocols */
 	unsigned ipc_timeout_ms;
@@ -84,6 +94,13 @@ struct smtp_msg {
 	int fd;		   /* the queue file, read-only */
 	uint64_t offset, size;
 	const char *nexthop;
+	/* how the next hop is spoken to (route.c): LMTP or SMTP, and the
+	 * TLS level (smtp_tls_security_level or smtp_tls_policy_maps) */
+	bool lmtp;
+	enum tls_level tls_level;
+	char tls_match[256];	/* verify: the name to check ("" = MX host,
+				   "nexthop" = the next-hop domain) */
+	char nexthop_host[256]; /* the next hop's domain or host */
 	struct smtp_rcpt *rcpts;
 	size_t rcpt_count;
 	/* for qmgr: when the transaction began (0: never), how often the
@@ -106,8 +123,14 @@ struct smtp_conn {
 	int fd;
 	struct iobuf *io;
 	struct tls_conn *tls;
-	char relay[320];  /* "host[addr]:port", for logs and results */
-	char peer[300];	  /* "host[addr]", for reply texts */
+	char relay[320]; /* "host[addr]:port" ("host[path]" for a UNIX
+			    socket), for logs and results */
+	char peer[300];	 /* "host[addr]", for reply texts */
+	bool lmtp;	 /* LHLO, and one reply per recipient after DATA */
+	/* level dane: the TLSA records of this host (borrowed, for
+	 * smtp_conn_starttls() only) */
+	const struct tls_tlsa *tlsa;
+	size_t tlsa_count;
 	int code;	  /* of the last reply */
 	struct str reply; /* the last reply, lines joined by a blank */
 	char error[512];  /* the last I/O error text */
@@ -165,6 +188,23 @@ enum smtp_session_end smtp_session_again(const struct smtp_config *cfg,
 					 struct smtp_msg *msg, char *fail_dsn,
 					 struct str *fail_text, bool keep);
 
+/* ---- policy.c: smtp_tls_policy_maps */
+
+/* Opens the tables of specs into cfg->tls_policy. Returns 1 or -1. */
+int smtp_tls_policy_open(struct smtp_config *cfg, const char *const *specs,
+			 const char **error_r);
+void smtp_tls_policy_close(struct smtp_config *cfg);
+/* Parses a policy value "level [name=value ...]": the level, and match=
+ * into match (else ""). Returns 1, or -1 with *error_r. */
+int smtp_tls_policy_parse(const char *value, enum tls_level *level_r,
+			  char *match, size_t match_size, const char **error_r);
+/* Looks up the policy of the next hop (host, whether MX are looked up,
+ * port; defport: the default port, where "[host]" also matches) and sets
+ * msg->tls_level and msg->tls_match when a table has one. Returns 1, or
+ * -1 (logged) when the lookup failed or the entry is bad. */
+int smtp_tls_policy(const struct smtp_config *cfg, struct smtp_msg *msg,
+		    const char *host, bool mx, unsigned port, unsigned defport);
+
 /* ---- cache.c: the session kept between requests */
 
 /* Delivers msg over the kept session when it belongs to msg's next hop
@@ -179,9 +219,9 @@ void smtp_cache_close(const struct smtp_config *cfg);
 
 /* ---- conn.c: blocking I/O with deadlines over lib/iobuf */
 
-/* Connects to ss:port (port set here) within timeout seconds. Returns 1,
- * or -1 with c->error ("connect to host[addr]:port: Connection
- * refused"). */
+/* Connects to ss:port (port set here) within timeout seconds; ss may
+ * also be an AF_UNIX address (port unused). Returns 1, or -1 with
+ * c->error ("connect to host[addr]:port: Connection refused"). */
 int smtp_conn_open(struct smtp_conn *c, const char *host,
 		   const struct sockaddr_storage *ss, unsigned port,
 		   unsigned timeout);
@@ -195,7 +235,9 @@ int smtp_conn_flush(struct smtp_conn *c, unsigned timeout, const char *what);
 /* Reads one whole reply (c->code, c->reply). Returns 1 or -1 (c->error:
  * timeout, lost connection, malformed reply). */
 int smtp_conn_reply(struct smtp_conn *c, unsigned timeout, const char *what);
-/* The TLS handshake after "220" to STARTTLS. Returns 1 or -1. */
+/* The TLS handshake after "220" to STARTTLS. Level DANE checks the peer
+ * against c->tlsa (RFC 7672: when none of them is usable, the session
+ * goes on as level ENCRYPT). Returns 1 or -1. */
 int smtp_conn_starttls(struct smtp_conn *c, struct tls_ctx *ctx,
 		       enum tls_level level, const char *peer_name,
 		       unsigned timeout);

@@ -22,10 +22,11 @@ SMTP_SINK = "/usr/sbin/smtp-sink"
 
 class RelayInstance(dt.DeliverInstance):
     """domain: the instance's mail domain and host name; dns: "ip:port" of
-    the name server; transport: text of its transport table."""
+    the name server; transport: text of its transport table; extra: more
+    smtpd services ({name: [-o overrides]}, port in self.port[name])."""
 
     def __init__(self, parent, name, domain, dns=None, users=(),
-                 transport="", main=None):
+                 transport="", main=None, extra=None):
         settings = {"myhostname": domain, "mydomain": domain,
                     "smtp_tls_loglevel": "1",
                     "transport_maps": "texthash:$config_directory/"
@@ -36,7 +37,8 @@ class RelayInstance(dt.DeliverInstance):
         if dns:
             settings["dns_servers"] = dns
         settings.update(main or {})
-        super().__init__(parent, name=name, users=users, main=settings)
+        super().__init__(parent, name=name, users=users, main=settings,
+                         extra=extra)
         os.symlink(SMTP, os.path.join(self.libexec, "smtp"))
         self.set_transport(transport)
 

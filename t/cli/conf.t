@@ -110,7 +110,7 @@ pc -X my_own_name 2>/dev/null
 out=$(pc -M submission/inet)
 like "$out" "^submission +inet n y n 0 100 smtpd -o syslog_name=postern/submission" \
 	"conf -M: one service, columns resolved"
-is "$(pc -M | wc -l)" 10 "conf -M: all services"
+is "$(pc -M | wc -l)" 11 "conf -M: all services"
 printf 'smtp inet n - n - smtpd\n' >"$C/master.cf"
 pc -M 2>"$T/err"
 is "$?" 1 "conf -M broken master.cf: exit 1"
