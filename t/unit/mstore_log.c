@@ -247,7 +247,9 @@ static void hint(struct mstore *s)
 	int fd;
 
 	b = t_mb_open(s, "Box", true);
-	ok(store(a, 1, MSTORE_F_FLAGGED), "STORE");
+	ok(store(a, 1, MSTORE_F_FLAGGED), "STORE (flags only: not synced)");
+	/* a new UID is synced before it is handed out, the STORE with it */
+	ok(append(s, 0) > 0, "APPEND");
 	fd = open(t_path("%s/" MDIR_LOCK, box), O_RDWR);
 	ok(pread(fd, h, 16, 0) == 16 && h[0] == mdir_mb(a)->st.log_id &&
 	       h[1] == fsize(MDIR_LOG),
