@@ -186,6 +186,9 @@ void imapd_store_put(struct session *s);
 int imapd_box_open(struct session *s, const char *name, bool readonly,
 		   const char **error_r);
 void imapd_box_close(struct session *s);
+/* IDLE starts: makes sure the mailbox's changes are pushed (the watch is
+ * made on first use). */
+void imapd_box_idle(struct session *s);
 /* The highest UID some session of this process has claimed as \Recent
  * in the selected mailbox (read and raised by selected.c). */
 uint32_t *imapd_box_recent_mark(struct session *s);

@@ -488,6 +488,8 @@ void imapd_cmd_idle(struct session *s, struct imap_command *cmd)
 		imapd_tagged(s, "BAD", "IDLE takes no arguments");
 		return;
 	}
+	/* Watch first, then sync: nothing slips in between. */
+	imapd_box_idle(s);
 	imapd_sync(s, true);
 	imapd_continue(s, "idling");
 	imapd_set_input(s, IMAPD_IN_IDLE);

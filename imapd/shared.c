@@ -97,16 +97,24 @@ static void box_notify(struct event_io *io, int fd, unsigned events, void *ctx)
 
 static void box_watch(struct shared_box *b, struct session *s)
 {
-	const char *err;
-	int fd;
-
 	if (b->nwatch == b->capwatch) {
 		b->capwatch = b->capwatch * 2 + 4;
 		b->watchers = mem_realloc(
 		    b->watchers, size_mul(b->capwatch, sizeof(*b->watchers)));
 	}
 	b->watchers[b->nwatch++] = s;
-	if (b->io != NULL || (fd = mstore_notify_fd(b->mb)) < 0)
+}
+
+void imapd_box_idle(struct session *s)
+{
+	struct shared_box *b = s->shared_box;
+	const char *err;
+	int fd;
+
+	/* The inotify watch is made for the first IDLE only: until a client
+	 * waits for pushes, every rename of a flag change would be queued
+	 * and read back for nothing (the next command syncs anyway). */
+	if (b == NULL || b->io != NULL || (fd = mstore_notify_fd(b->mb)) < 0)
 		return;
 	b->io = event_io_add(server_loop(s->srv), fd, EVENT_READ, box_notify, b,
 			     &err);
