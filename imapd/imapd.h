@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth_async.h"
 #include "conf.h"
 #include "event.h"
 #include "imap_parse.h"
@@ -49,6 +50,7 @@ struct imapd_config {
 	const char *mail_store;
 	char *public_root; /* $mail_store/Public */
 	const char *auth_socket;
+	struct auth_async *auth; /* the auth daemon, for every session */
 };
 
 enum imapd_state {
@@ -114,7 +116,8 @@ struct session {
 	bool utf8_enabled;     /* ENABLE UTF8=ACCEPT */
 	bool condstore;	       /* ENABLE CONDSTORE or a CONDSTORE use */
 	bool rev2;	       /* ENABLE IMAP4rev2 */
-	struct login_req *login; /* a LOGIN/AUTHENTICATE in progress */
+	struct auth_async_req *login; /* a LOGIN/AUTHENTICATE in progress */
+	char *login_user;	      /* its login name, for the log */
 
 	/* Selected. */
 	struct mstore_mailbox *mb;

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "auth_client.h"
 #include "imapd.h"
 #include "mem.h"
 #include "msg.h"
@@ -72,6 +73,8 @@ static int imapd_post_init(struct server *srv, const char **error_r)
 	str_printf(&pub, "%s/Public", config.mail_store);
 	config.public_root = str_steal(&pub);
 	config.auth_socket = "private/auth";
+	config.auth = auth_async_new(server_loop(srv), config.auth_socket,
+				     AUTH_CALL_TIMEOUT_MS);
 	return 1;
 }
 
@@ -84,6 +87,7 @@ static void imapd_pre_exit(struct server *srv)
 {
 	(void)srv;
 	tls_ctx_free(&config.tls);
+	auth_async_free(&config.auth);
 	mem_free(config.public_root);
 }
 
