@@ -9,6 +9,10 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 fuzz_seconds=${FUZZ_SECONDS:-30}
 "$src/scripts/deps.sh" test
 cd "$src"
+# Some tests run daemons and commands as other users (nobody, the mail
+# users): they must be able to reach the build tree even when the
+# checkout lives in a private folder (mktemp -d makes it 0700).
+[ -O "$src" ] && chmod go+x "$src"
 autoreconf -fi
 step() { printf '\n=== %s\n' "$*"; }
 
