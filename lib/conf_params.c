@@ -206,10 +206,11 @@ static const struct conf_param builtin_params[] = {
 	P_STR("error_notice_recipient", "postmaster"),
 
 	/* local and pipe: delivery to mailboxes, files and commands.
-	 * mailbox_size_limit is Postfix's name, applied to the whole Maildir;
+	 * mailbox_size_limit is Postfix's name, applied to the whole Maildir
+	 * (so no limit by default: Postfix applies it to single files there);
 	 * over quota defers (4.2.2) unless mailbox_quota_action = bounce. */
 	P_TIME("command_time_limit", "1000s", 's', 1, 86400),
-	P_SIZE("mailbox_size_limit", "51200000", 0, MAXS),
+	P_SIZE("mailbox_size_limit", "0", 0, MAXS),
 	P_CHOICE("mailbox_quota_action", "defer", quota_actions),
 
 	/* lmtpd: the LMTP server in front of the mail store. */
