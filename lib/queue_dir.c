@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "group_sync.h"
 #include "mem.h"
 #include "queue_dir.h"
 #include "str.h"
@@ -26,6 +27,7 @@ struct queue_dir {
 	int root_fd;
 	int fds[QUEUE_NAME_COUNT];	/* -1 until first use */
 	bool no_sync[QUEUE_NAME_COUNT]; /* opened O_PATH: not readable */
+	struct group_sync gsync[QUEUE_NAME_COUNT];
 };
 
 static const struct {
@@ -123,8 +125,10 @@ int queue_dir_open(const char *root, struct queue_dir **qd_r,
 	qd = mem_alloc(sizeof(*qd));
 	qd->root = mem_strdup(root);
 	qd->root_fd = fd;
-	for (int q = 0; q < QUEUE_NAME_COUNT; q++)
+	for (int q = 0; q < QUEUE_NAME_COUNT; q++) {
 		qd->fds[q] = -1;
+		group_sync_init(&qd->gsync[q]);
+	}
 	*qd_r = qd;
 	return 1;
 }
@@ -135,9 +139,11 @@ void queue_dir_close(struct queue_dir **qdp)
 
 	if (qd == NULL)
 		return;
-	for (int q = 0; q < QUEUE_NAME_COUNT; q++)
+	for (int q = 0; q < QUEUE_NAME_COUNT; q++) {
 		if (qd->fds[q] >= 0)
 			close(qd->fds[q]);
+		group_sync_deinit(&qd->gsync[q]);
+	}
 	close(qd->root_fd);
 	mem_free(qd->root);
 	mem_free(qd);
@@ -186,6 +192,25 @@ int queue_dir_sync(struct queue_dir *qd, enum queue_name q,
 		return qd_fail(error_r, "fsync %s/%s", qd->root,
 			       queue_name_str(q));
 	return 1;
+}
+
+uint64_t queue_dir_sync_ticket(struct queue_dir *qd, enum queue_name q)
+{
+	return (unsigned)q < QUEUE_NAME_COUNT
+		   ? group_sync_ticket(&qd->gsync[q])
+		   : 0;
+}
+
+int queue_dir_sync_shared(struct queue_dir *qd, enum queue_name q,
+			  uint64_t ticket)
+{
+	if ((unsigned)q >= QUEUE_NAME_COUNT || qd->fds[q] < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (qd->no_sync[q])
+		return 0;
+	return group_sync_fsync(&qd->gsync[q], qd->fds[q], ticket);
 }
 
 static int qd_cmp_id(const void *a, const void *b)

@@ -52,6 +52,14 @@ int queue_dir_fd(struct queue_dir *qd, enum queue_name q, const char **error_r);
  * in Postfix), or -1. */
 int queue_dir_sync(struct queue_dir *qd, enum queue_name q,
 		   const char **error_r);
+/* queue_dir_sync() for worker threads (thread-safe): the folder must be
+ * open already (queue_dir_fd()); the entries made before the ticket was
+ * taken (queue_dir_sync_ticket(), right after making one; 0: before the
+ * call) become durable, callers share fsyncs (group_sync.h). Returns 1, 0
+ * as queue_dir_sync(), or -1 with errno. */
+uint64_t queue_dir_sync_ticket(struct queue_dir *qd, enum queue_name q);
+int queue_dir_sync_shared(struct queue_dir *qd, enum queue_name q,
+			  uint64_t ticket);
 
 /* Valid queue IDs found in a folder, sorted (= arrival order). */
 struct queue_id_list {

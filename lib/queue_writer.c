@@ -35,6 +35,9 @@ struct queue_writer {
 	bool env_written, flushed;
 	enum qw_state state;
 	char error[512]; /* the failure, repeated by later calls */
+	uint64_t dir_ticket;	 /* the folder fsync that covers the entry */
+	const char *sync_failed; /* the fsync that failed (commit_sync()) */
+	int sync_errno;
 };
 
 void (*queue_writer_test_hook)(const char *step);
@@ -94,6 +97,7 @@ static int qw_create(struct queue_writer *qw, const char **error_r)
 		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (qw->fd < 0)
 		return errno == EEXIST ? 0 : qw_fail(qw, "create", error_r);
+	qw->dir_ticket = queue_dir_sync_ticket(qw->qd, qw->set.queue);
 	qw_step("opened");
 	/* Recovery removes an unmarked file only while holding its lock, so
 	 * a file that we lock and that is still linked is ours to the end.
@@ -374,8 +378,8 @@ void queue_writer_abort(struct queue_writer **qwp)
 	*qwp = NULL;
 }
 
-/* The durable part of commit: end mark, completion bit, fsyncs. */
-static int qw_finish(struct queue_writer *qw, const char **error_r)
+/* The end mark and the completion bit, not yet durable. */
+static int qw_prepare(struct queue_writer *qw, const char **error_r)
 {
 	if (!qw->env_written && qw_put_envelope(qw, error_r) < 0)
 		return -1;
@@ -386,15 +390,6 @@ static int qw_finish(struct queue_writer *qw, const char **error_r)
 	if (fchmod(qw->fd, (qw->set.mode & 0777) | S_IXUSR) < 0)
 		return qw_fail(qw, "chmod", error_r);
 	qw_step("marked");
-	if (fsync(qw->fd) < 0)
-		return qw_fail(qw, "fsync", error_r);
-	qw_step("file-synced");
-	if (!qw->set.no_dir_sync &&
-	    queue_dir_sync(qw->qd, qw->set.queue, error_r) < 0) {
-		qw->state = QW_FAILED;
-		return -1;
-	}
-	qw_step("dir-synced");
 	return 1;
 }
 
@@ -408,16 +403,50 @@ static const char *qw_keep_error(struct queue_writer *qw, const char *err)
 	return err;
 }
 
-int queue_writer_commit(struct queue_writer **qwp, char id_r[QUEUE_ID_SIZE],
-			const char **error_r)
+int queue_writer_commit_prepare(struct queue_writer **qwp,
+				const char **error_r)
 {
 	struct queue_writer *qw = *qwp;
 	int r = qw_usable(qw, error_r);
-	int fd;
 
 	if (r > 0)
-		r = qw_finish(qw, error_r);
+		r = qw_prepare(qw, error_r);
 	if (r <= 0) {
+		*error_r = qw_keep_error(qw, *error_r);
+		queue_writer_abort(qwp);
+		return -1;
+	}
+	return 1;
+}
+
+/* Only syscalls and fields of qw that no other thread touches meanwhile:
+ * the error text is made by commit_finish(). */
+void queue_writer_commit_sync(struct queue_writer *qw)
+{
+	if (fsync(qw->fd) < 0) {
+		qw->sync_errno = errno;
+		qw->sync_failed = "fsync";
+		return;
+	}
+	qw_step("file-synced");
+	if (!qw->set.no_dir_sync &&
+	    queue_dir_sync_shared(qw->qd, qw->set.queue, qw->dir_ticket) < 0) {
+		qw->sync_errno = errno;
+		qw->sync_failed = "fsync folder of";
+		return;
+	}
+	qw_step("dir-synced");
+}
+
+int queue_writer_commit_finish(struct queue_writer **qwp,
+			       char id_r[QUEUE_ID_SIZE], const char **error_r)
+{
+	struct queue_writer *qw = *qwp;
+	int fd;
+
+	if (qw->sync_failed != NULL) {
+		errno = qw->sync_errno;
+		qw_fail(qw, qw->sync_failed, error_r);
 		*error_r = qw_keep_error(qw, *error_r);
 		queue_writer_abort(qwp);
 		return -1;
@@ -437,4 +466,13 @@ int queue_writer_commit(struct queue_writer **qwp, char id_r[QUEUE_ID_SIZE],
 	qw_free(qw);
 	*qwp = NULL;
 	return 1;
+}
+
+int queue_writer_commit(struct queue_writer **qwp, char id_r[QUEUE_ID_SIZE],
+			const char **error_r)
+{
+	if (queue_writer_commit_prepare(qwp, error_r) < 0)
+		return -1;
+	queue_writer_commit_sync(*qwp);
+	return queue_writer_commit_finish(qwp, id_r, error_r);
 }

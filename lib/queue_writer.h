@@ -13,7 +13,8 @@
  *                            survives any crash; only then may smtpd say 250
  *   queue_writer_abort()     removes the file
  * A writer killed at any step leaves no file or an incomplete one, which
- * queue_recover() removes once its lock is gone. Not thread-safe. */
+ * queue_recover() removes once its lock is gone. Not thread-safe, but for
+ * queue_writer_commit_sync() (below). */
 #ifndef POSTERN_QUEUE_WRITER_H
 #define POSTERN_QUEUE_WRITER_H
 
@@ -75,6 +76,21 @@ uint64_t queue_writer_content_size(const struct queue_writer *qw);
  * the file: then the message was not accepted. */
 int queue_writer_commit(struct queue_writer **qwp, char id_r[QUEUE_ID_SIZE],
 			const char **error_r);
+/* queue_writer_commit() in three steps, for a caller that runs the fsyncs
+ * in a worker thread (lib/blocking_pool.h) while its event loop goes on:
+ *   _prepare()  the trailer and the completion mark; 1, or -1 with
+ *               *error_r after removing the file (*qwp = NULL)
+ *   _sync()     the fsyncs; may run in another thread, with no other call
+ *               on qw meanwhile (writers syncing at once share the
+ *               folder's fsyncs)
+ *   _finish()   as the end of commit: 1 with the ID, or -1 with *error_r
+ *               and the file removed; frees the writer either way.
+ * The message is accepted only when _finish() returns 1. */
+int queue_writer_commit_prepare(struct queue_writer **qwp,
+				const char **error_r);
+void queue_writer_commit_sync(struct queue_writer *qw);
+int queue_writer_commit_finish(struct queue_writer **qwp,
+			       char id_r[QUEUE_ID_SIZE], const char **error_r);
 /* Removes the file and frees the writer; NULL-safe. */
 void queue_writer_abort(struct queue_writer **qwp);
 

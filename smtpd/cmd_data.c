@@ -1,8 +1,7 @@
 /* cmd_data.c: DATA and BDAT, from the command to "250 Ok: queued as ID":
  * the envelope and a Received: header go to lib/queue_writer, content is
  * streamed in blocks as it arrives, and 250 is sent only after
- * queue_writer_commit() returned 1 (the message is on disk, file and
- * folder fsync'd). Any writer error is a 451 4.3.0 and the file is
+ * the commit (commit.c) made it durable (file and folder fsync'd). Any writer error is a 451 4.3.0 and the file is
  * removed; a refused message (data.h) never reaches commit. */
 #include "config.h"
 
@@ -159,9 +158,7 @@ static void data_flush(struct session *s)
 /* The end of the content: refuse, fail or commit, then reset. */
 static void data_finish(struct session *s)
 {
-	const char *reply, *err;
-	char id[QUEUE_ID_SIZE];
-	uint64_t size;
+	const char *reply;
 
 	data_flush(s);
 	reply = smtpd_data_error_reply(s->data.flags);
@@ -173,18 +170,7 @@ static void data_finish(struct session *s)
 	} else if (s->write_failed) {
 		smtpd_reply(s, "451 4.3.0 Error: queue file write error");
 	} else {
-		size = queue_writer_content_size(s->qw);
-		if (queue_writer_commit(&s->qw, id, &err) == 1) {
-			msg_info("from=<%s>, size=%llu, nrcpt=%zu (queued)",
-				 s->sender, (unsigned long long)size,
-				 s->rcpt_count);
-			smtpd_wake_qmgr(s->cfg, id);
-			smtpd_reply(s, "250 2.0.0 Ok: queued as %s", id);
-		} else {
-			msg_warn("queue file commit: %s", err);
-			smtpd_reply(s, "451 4.3.0 Error: queue file write "
-				       "error");
-		}
+		smtpd_commit_start(s);
 	}
 	smtpd_transaction_reset(s);
 	smtpd_enter_state(s, SMTPD_IDLE);

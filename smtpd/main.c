@@ -120,7 +120,8 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	if (queue_dir_open(conf_get(conf, "queue_directory"), &config.queue,
 			   error_r) < 0)
 		return -1;
-	if (smtpd_auth_init(&config, server_loop(srv), error_r) < 0)
+	if (smtpd_auth_init(&config, server_loop(srv), error_r) < 0 ||
+	    smtpd_commit_init(&config, server_loop(srv), error_r) < 0)
 		return -1;
 	return smtpd_policy_init(&config, error_r);
 }
@@ -133,6 +134,7 @@ static void smtpd_client(struct server *srv, int fd)
 static void smtpd_pre_exit(struct server *srv)
 {
 	(void)srv;
+	smtpd_commit_deinit(&config);
 	queue_dir_close(&config.queue);
 	cidr_list_free(&config.mynetworks);
 	cidr_list_free(&config.bare_lf_exclusions);

@@ -98,6 +98,7 @@ static void session_end(struct session *s)
 	const char *err;
 
 	event_defer_cancel(server_loop(srv), session_deferred, s);
+	smtpd_commit_detach(s);
 	auth_async_cancel(&s->auth_req);
 	mem_free(s->rcpt_retry);
 	smtpd_auth_known_clear(s);
@@ -192,6 +193,11 @@ static void session_timeout(struct event_timer *timer, void *ctx)
 		session_end(s);
 		return;
 	}
+	/* A commit's fsyncs are not cut short: its reply is the next one. */
+	if (smtpd_commit_pending(s)) {
+		event_timer_restart(s->timer, s->cfg->timeout_ms);
+		return;
+	}
 	/* The session timeout also bounds a wait for the auth daemon. */
 	auth_async_cancel(&s->auth_req);
 	mem_free(s->rcpt_retry);
@@ -233,7 +239,7 @@ static void session_line(struct session *s, const struct iobuf_line *line)
 
 static bool session_can_read(const struct session *s)
 {
-	return !s->paused && s->auth_req == NULL &&
+	return !s->paused && s->auth_req == NULL && s->commit == NULL &&
 	       s->state != SMTPD_TLS_REPLY && s->state != SMTPD_TLS_HANDSHAKE &&
 	       s->state != SMTPD_CLOSING;
 }

@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "auth_async.h"
 #include "auth_client.h"
+#include "blocking_pool.h"
 #include "cidr.h"
 #include "conf.h"
 #include "conn_limit.h"
@@ -105,6 +106,7 @@ struct smtpd_config {
 	struct tls_ctx *tls; /* NULL: no STARTTLS offered */
 	struct cidr_list *mynetworks;
 	struct queue_dir *queue;
+	struct blocking_pool *commit_pool; /* the queue files' fsyncs */
 	/* AUTH (cmd_auth.c). */
 	bool sasl_enabled;	 /* smtpd_sasl_auth_enable */
 	bool tls_auth_only;	 /* smtpd_tls_auth_only */
@@ -154,6 +156,7 @@ struct session {
 	struct smtpd_rcpt *rcpts;
 	size_t rcpt_count, rcpt_cap;
 	struct queue_writer *qw;
+	struct smtpd_commit *commit; /* fsyncs under way: no input read */
 	struct smtpd_data data;
 	struct str content; /* content waiting for the writer */
 	uint64_t bdat_left; /* bytes of the current chunk still to read */
@@ -232,6 +235,20 @@ void smtpd_data_input(struct session *s, const struct iobuf_line *line,
 void smtpd_bdat_input(struct session *s, const void *data, size_t len);
 /* Placeholder for the qmgr wake-up: see cmd_data.c. */
 void smtpd_wake_qmgr(const struct smtpd_config *cfg, const char *queue_id);
+
+/* ---- commit.c ---- */
+/* The pool of fsync threads (post_init) and its end (pre_exit: commits
+ * under way finish, their sessions are not answered). */
+int smtpd_commit_init(struct smtpd_config *cfg, struct event_loop *loop,
+		      const char **error_r);
+void smtpd_commit_deinit(struct smtpd_config *cfg);
+/* Commits s->qw (taken from the session): 250 or 451 is sent once the
+ * fsyncs are done, then the session resumes; until then
+ * smtpd_commit_pending() is true. */
+void smtpd_commit_start(struct session *s);
+bool smtpd_commit_pending(const struct session *s);
+/* The session ends: its commit finishes without it. */
+void smtpd_commit_detach(struct session *s);
 
 /* ---- policy.c ---- */
 /* Opens the tables the restrictions name (post_init). Returns 1 or -1. */
