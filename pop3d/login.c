@@ -1,65 +1,31 @@
 /* login.c: USER/PASS (RFC 1939 7) and AUTH PLAIN with an optional initial
  * response (RFC 5034). The password is checked by the auth daemon
- * (postern-auth(8)) over one short connection per attempt, driven by the
- * event loop, so that the auth daemon's delay after a failure holds only
- * this session, never the other sessions of the process. Then the
+ * (postern-auth(8)) through lib/auth_async, driven by the event loop, so
+ * that the auth daemon's delay after a failure holds only this session,
+ * never the other sessions of the process. Then the
  * maildrop is locked and opened (maildrop.c). */
 #include "config.h"
 
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
-#include "attr.h"
+#include "auth_async.h"
 #include "auth_client.h"
 #include "mem.h"
 #include "msg.h"
 #include "pop3d.h"
-#include "sock.h"
 
 /* Longest password accepted (the users table's limit is lower). */
 #define POP3D_PASSWORD_MAX 1024
 /* Longest AUTH response (base64 of authzid, authcid and password). */
 #define POP3D_SASL_MAX 4096
 
-enum login_step { LOGIN_HELLO, LOGIN_REPLY };
-
-struct login_req {
-	struct session *s;
-	int fd;
-	struct iobuf *buf;
-	struct event_io *io;
-	struct event_timer *timer;
-	struct attr_decoder *dec;
-	enum login_step step;
-	char *user;
-	char *password;
-};
-
-static void login_free(struct login_req **lp)
-{
-	struct login_req *l = *lp;
-
-	if (l == NULL)
-		return;
-	event_io_remove(&l->io);
-	event_timer_remove(&l->timer);
-	iobuf_free(&l->buf);
-	if (l->fd >= 0)
-		close(l->fd);
-	attr_decoder_free(&l->dec);
-	mem_free(l->user);
-	if (l->password != NULL)
-		mem_free_secret(l->password, strlen(l->password));
-	mem_free(l);
-	*lp = NULL;
-}
-
 void pop3d_login_abort(struct session *s)
 {
-	login_free(&s->login);
+	auth_async_cancel(&s->login);
+	mem_free(s->login_user);
 }
 
 bool pop3d_login_allowed(const struct session *s)
@@ -119,132 +85,36 @@ static void login_ok(struct session *s, const char *canon)
 		     s->msg_count, (unsigned long long)size);
 }
 
-static void login_finish(struct login_req *l, int result, const char *canon,
-			 const char *error)
+/* The auth daemon's answer (lib/auth_async). */
+static void login_done(int result, const char *canon, const char *error,
+		       void *ctx)
 {
-	struct session *s = l->s;
+	struct session *s = ctx;
 
+	s->login = NULL; /* the handle is gone already */
 	if (result > 0)
 		login_ok(s, canon);
 	else if (result == 0)
-		login_failed(s, l->user);
+		login_failed(s, s->login_user);
 	else {
 		msg_warn("%s: auth service: %s", s->client_addr, error);
 		pop3d_err(s, false,
 			  "[SYS/TEMP] Authentication service "
 			  "temporarily unavailable");
 	}
-	login_free(&s->login);
+	mem_free(s->login_user);
 	pop3d_resume(s);
-}
-
-static int login_send(struct login_req *l, const char **error_r)
-{
-	struct attr_out req;
-	int r;
-
-	attr_out_init(&req);
-	attr_put_str(&req, "op", "verify");
-	attr_put_str(&req, "user", l->user);
-	attr_put_str(&req, "password", l->password);
-	attr_put_str(&req, "service", "pop3");
-	attr_put_str(&req, "client", l->s->client_addr);
-	r = attr_write_iobuf(l->buf, &req, error_r);
-	if (req.buf.data != NULL)
-		OPENSSL_cleanse(req.buf.data, req.buf.len);
-	attr_out_deinit(&req);
-	return r;
-}
-
-/* The reply {result, user}. */
-static void login_reply(struct login_req *l, struct attr_rec *rec)
-{
-	const char *result = NULL, *canon = NULL, *err = NULL;
-
-	if (attr_get_cstr(rec, "result", &result, &err) != 1 ||
-	    attr_get_cstr(rec, "user", &canon, &err) < 0 ||
-	    attr_rec_done(rec, &err) < 0) {
-		login_finish(l, -1, NULL, err);
-		return;
-	}
-	if (strcmp(result, "ok") == 0 && canon != NULL && canon[0] != '\0')
-		login_finish(l, 1, canon, NULL);
-	else if (strcmp(result, "fail") == 0)
-		login_finish(l, 0, NULL, NULL);
-	else
-		login_finish(l, -1, NULL, "temporary failure");
-}
-
-static void login_io(struct event_io *io, int fd, unsigned events, void *ctx)
-{
-	struct login_req *l = ctx;
-	struct attr_rec rec;
-	const char *err = "connection closed";
-	enum attr_status st;
-	int r;
-
-	(void)io;
-	(void)fd;
-	(void)events;
-	if (iobuf_flush(l->buf) < 0) {
-		login_finish(l, -1, NULL, iobuf_error(l->buf));
-		return;
-	}
-	st = attr_read_iobuf(l->buf, l->dec, &rec, &err);
-	if (st == ATTR_NEED_MORE)
-		return;
-	if (st != ATTR_RECORD) {
-		login_finish(l, -1, NULL, err);
-		return;
-	}
-	if (l->step == LOGIN_REPLY) {
-		login_reply(l, &rec);
-		return;
-	}
-	if (attr_hello_check(&rec, AUTH_PROTOCOL, AUTH_PROTOCOL_VERSION, &err) <
-		0 ||
-	    login_send(l, &err) < 0 || (r = iobuf_flush(l->buf)) < 0) {
-		login_finish(l, -1, NULL, err);
-		return;
-	}
-	l->step = LOGIN_REPLY;
-	if (event_io_modify(l->io,
-			    r == 0 ? EVENT_READ | EVENT_WRITE : EVENT_READ,
-			    &err) < 0)
-		login_finish(l, -1, NULL, err);
-}
-
-static void login_timeout(struct event_timer *timer, void *ctx)
-{
-	(void)timer;
-	login_finish(ctx, -1, NULL, "timeout");
 }
 
 /* Starts checking user/password; the session waits for the result. */
 static void login_start(struct session *s, const char *user,
 			const char *password)
 {
-	struct login_req *l = mem_calloc(1, sizeof(*l));
-	const char *err;
-
-	l->s = s;
-	l->user = mem_strdup(user);
-	l->password = mem_strdup(password);
-	s->login = l;
+	mem_free(s->login_user);
+	s->login_user = mem_strdup(user);
 	pop3d_set_input(s, POP3D_IN_WAIT);
-	l->fd = sock_unix_connect(s->cfg->auth_socket, true, &err);
-	if (l->fd < 0) {
-		login_finish(l, -1, NULL, err);
-		return;
-	}
-	l->buf = iobuf_new(l->fd, NULL);
-	l->dec = attr_decoder_new(64 * 1024);
-	l->timer = event_timer_add(server_loop(s->srv), AUTH_CALL_TIMEOUT_MS,
-				   false, login_timeout, l);
-	l->io = event_io_add(server_loop(s->srv), l->fd, EVENT_READ, login_io,
-			     l, &err);
-	if (l->io == NULL)
-		login_finish(l, -1, NULL, err);
+	s->login = auth_async_verify(s->cfg->auth, user, password, "pop3",
+				     s->client_addr, login_done, s);
 }
 
 void pop3d_cmd_user(struct session *s, const struct pop3_cmd *cmd)

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "auth_client.h"
 #include "mem.h"
 #include "msg.h"
 #include "privs.h"
@@ -65,6 +66,8 @@ static int pop3d_post_init(struct server *srv, const char **error_r)
 	str_printf(&pub, "%s/Public", config.mail_store);
 	config.public_root = str_steal(&pub);
 	config.auth_socket = "private/auth";
+	config.auth = auth_async_new(server_loop(srv), config.auth_socket,
+				     AUTH_CALL_TIMEOUT_MS);
 	return 1;
 }
 
@@ -76,6 +79,7 @@ static void pop3d_client(struct server *srv, int fd)
 static void pop3d_pre_exit(struct server *srv)
 {
 	(void)srv;
+	auth_async_free(&config.auth);
 	tls_ctx_free(&config.tls);
 	mem_free(config.public_root);
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth_async.h"
 #include "conf.h"
 #include "event.h"
 #include "iobuf.h"
@@ -51,6 +52,7 @@ struct pop3d_config {
 	const char *mail_store;
 	char *public_root; /* $mail_store/Public */
 	const char *auth_socket;
+	struct auth_async *auth; /* the auth daemon, for every session */
 };
 
 enum pop3d_state {
@@ -77,7 +79,6 @@ struct pop3d_msg {
 	bool retrieved;
 };
 
-struct login_req;
 struct session;
 
 /* A long reply (a listing, a message): run() is called while the output
@@ -105,7 +106,8 @@ struct session {
 	unsigned bad_commands;
 	unsigned bad_logins;
 	char *user_arg;		 /* USER's argument, waiting for PASS */
-	struct login_req *login; /* a PASS/AUTH in progress */
+	struct auth_async_req *login; /* a PASS/AUTH in progress */
+	char *login_user;	      /* its user, for the log */
 
 	/* Logged in (TRANSACTION). */
 	char *user;
