@@ -1,5 +1,5 @@
 /* fuzz/smtpd_cmd_fuzz.c: libFuzzer target for smtpd's command line
- * parsing: the verb split (smtpd/parse.c), then what the daemon does with
+ * parsing: the verb split (lib/smtp_parse.c), then what the daemon does with
  * the argument: MAIL/RCPT paths and parameters (lib/addr), NOTIFY, ORCPT
  * and the BDAT count. Beyond "no crash" it checks: the argument lies
  * inside the line; a verb is 1-15 letters; NOTIFY bits are non-zero with
@@ -14,8 +14,8 @@
 
 #include "addr.h"
 #include "msg.h"
-#include "parse.h"
 #include "queue_file.h"
+#include "smtp_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,8 +1,8 @@
 /* fuzz/smtpd_data_fuzz.c: libFuzzer target for smtpd's content framing
- * (smtpd/data.c) driven through a real lib/iobuf over a memory transport
+ * (lib/smtp_data.c) driven through a real lib/iobuf over a memory transport
  * that hands the input out in pieces of varying size, as the daemon does.
  * The first byte picks DATA or BDAT, the size limit, the line limit and
- * the piece sizes. Beyond "no crash" it checks the promises of data.h:
+ * the piece sizes. Beyond "no crash" it checks the promises of smtp_data.h:
  * DATA ends only at CRLF "." CRLF; accepted content never holds a bare CR,
  * a bare LF or a NUL, and never exceeds the limit; BDAT content accepted
  * is the input unchanged (or, with a bare LF allowed, clean); DATA content
@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "data.h"
 #include "iobuf.h"
 #include "msg.h"
+#include "smtp_data.h"
 #include "str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

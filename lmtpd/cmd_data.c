@@ -1,5 +1,5 @@
 /* cmd_data.c: DATA and BDAT, from the command to the per-recipient
- * replies. The framing is smtpd's (smtpd/data.c: only CRLF "." CRLF ends
+ * replies. The framing is smtpd's (lib/smtp_data.c: only CRLF "." CRLF ends
  * DATA, dot-unstuffing, bare CR, bare LF, NUL and size checks across BDAT
  * chunks), so nothing a client sends can be taken for a command that the
  * MTA in front did not mean. The content goes, in the local convention
@@ -17,7 +17,7 @@
 #include "file.h"
 #include "lmtpd.h"
 #include "msg.h"
-#include "parse.h"
+#include "smtp_parse.h"
 
 /* An unlinked read-write file: O_TMPFILE where the file system has it,
  * else a named file removed at once. */

@@ -15,7 +15,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "num.h"
-#include "parse.h"
+#include "smtp_parse.h"
 
 #define LMTPD_HELO_MAX 255
 

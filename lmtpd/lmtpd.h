@@ -5,7 +5,7 @@
  * main.c wires the skeleton (lib/server.h, one client per process);
  * session.c owns the connection, its state and its I/O; commands.c holds
  * the command table, LHLO, MAIL, RCPT and the simple commands; cmd_data.c
- * DATA and BDAT into a spool file (framing by smtpd/data.c); deliver.c the
+ * DATA and BDAT into a spool file (framing by lib/smtp_data.c); deliver.c the
  * per-recipient Maildir delivery and its reply. See postern-lmtpd(8). */
 #ifndef POSTERN_LMTPD_H
 #define POSTERN_LMTPD_H
@@ -16,11 +16,11 @@
 
 #include "auth_client.h"
 #include "conf.h"
-#include "data.h"
 #include "event.h"
 #include "iobuf.h"
 #include "queue_id.h"
 #include "server.h"
+#include "smtp_data.h"
 #include "str.h"
 
 /* Longest command line accepted, whatever line_length_limit says. */

@@ -2,7 +2,7 @@
  * the envelope and a Received: header go to lib/queue_writer, content is
  * streamed in blocks as it arrives, and 250 is sent only after
  * the commit (commit.c) made it durable (file and folder fsync'd). Any writer error is a 451 4.3.0 and the file is
- * removed; a refused message (data.h) never reaches commit. */
+ * removed; a refused message (lib/smtp_data.h) never reaches commit. */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* t/unit/smtpd_data.c: tests for smtpd/data.c, the DATA/BDAT framing, fed
+/* t/unit/smtpd_data.c: tests for lib/smtp_data.c, the DATA/BDAT framing, fed
  * through a real lib/iobuf (as in the daemon): only CRLF "." CRLF ends
  * the data; bare LF, bare CR, NUL around the dot never end it and make the
  * message refused; dot-unstuffing; the size limit at limit-1, limit,
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
 #include "iobuf.h"
+#include "smtp_data.h"
 #include "str.h"
 #include "tap.h"
 

@@ -1,12 +1,12 @@
-/* t/unit/smtpd_parse.c: tests for smtpd/parse.c: command verb splitting,
+/* t/unit/smtpd_parse.c: tests for lib/smtp_parse.c: command verb splitting,
  * NOTIFY and ORCPT values, and BDAT counts at 2^31, 2^32, 2^63, 2^64 and
  * their neighbours, with signs, spaces and leading zeros. */
 #include "config.h"
 
 #include <string.h>
 
-#include "parse.h"
 #include "queue_file.h"
+#include "smtp_parse.h"
 #include "tap.h"
 
 static void split_case(const char *line, size_t want_verb, const char *want_arg)

@@ -1,5 +1,6 @@
-/* data.h: the framing of message content in smtpd, kept free of I/O so that
- * unit tests and a fuzz target drive exactly the code the daemon runs.
+/* smtp_data.h: the framing of message content on the server side of SMTP
+ * and LMTP (smtpd, lmtpd), kept free of I/O so that unit tests and a fuzz
+ * target drive exactly the code the daemons run.
  *
  * DATA (RFC 5321 4.1.1.4, 4.5.2): lines come from lib/iobuf, which tells a
  * CRLF ending from a bare LF and leaves a CR that is not followed by LF

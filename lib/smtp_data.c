@@ -1,12 +1,12 @@
-/* data.c: DATA and BDAT content framing for smtpd (see data.h): end of data
- * only at CRLF "." CRLF, dot-unstuffing, and refusal of bare CR, bare LF
- * (unless allowed: then stored as CRLF), NUL and oversize content. Pure
- * functions over caller-held state. */
+/* smtp_data.c: DATA and BDAT content framing for smtpd and lmtpd (see
+ * smtp_data.h): end of data only at CRLF "." CRLF, dot-unstuffing, and
+ * refusal of bare CR, bare LF (unless allowed: then stored as CRLF), NUL
+ * and oversize content. Pure functions over caller-held state. */
 #include "config.h"
 
 #include <string.h>
 
-#include "data.h"
+#include "smtp_data.h"
 
 void smtpd_data_init(struct smtpd_data *d, uint64_t max)
 {

@@ -1,4 +1,5 @@
-/* parse.c: the pure parsers of smtpd's command lines (see parse.h). */
+/* smtp_parse.c: the pure parsers of server-side SMTP command lines (see
+ * smtp_parse.h). */
 #include "config.h"
 
 #include <ctype.h>
@@ -7,7 +8,7 @@
 
 #include "addr.h"
 #include "num.h"
-#include "parse.h"
+#include "smtp_parse.h"
 #include "queue_file.h"
 #include "str.h"
 

@@ -1,6 +1,6 @@
-/* parse.h: the pure parsers of smtpd's command lines, free of session
- * state so that unit tests and the command fuzz target reach exactly the
- * daemon's code. Addresses and ESMTP parameters themselves are parsed by
+/* smtp_parse.h: the pure parsers of SMTP and LMTP command lines on the
+ * server side (smtpd, lmtpd), free of session state so that unit tests and
+ * the command fuzz target reach exactly the daemons' code. Addresses and ESMTP parameters themselves are parsed by
  * lib/addr (addr_path_parse). */
 #ifndef POSTERN_SMTPD_PARSE_H
 #define POSTERN_SMTPD_PARSE_H
