@@ -49,7 +49,7 @@ struct imapd_config {
 	uint64_t literal_limit;
 	const char *mail_store;
 	char *public_root; /* $mail_store/Public */
-	const char *auth_socket;
+	char *auth_socket; /* reachable after the privilege drop */
 	struct auth_async *auth; /* the auth daemon, for every session */
 };
 

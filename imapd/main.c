@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "privs.h"
+#include "sock.h"
 
 static struct imapd_config config;
 
@@ -48,7 +49,9 @@ static int imapd_post_init(struct server *srv, const char **error_r)
 	struct str pub;
 
 	/* The mail store belongs to mail_store_owner: run as that user
-	 * from here on (nothing changes when the master is not root). */
+	 * from here on (nothing changes when the master is not root). The
+	 * auth socket in mail_owner's private/ stays reachable. */
+	config.auth_socket = sock_unix_path_keep("private/auth");
 	if (privs_drop(conf_get(conf, "mail_store_owner"), NULL, error_r) < 0)
 		return -1;
 	config.conf = conf;
@@ -72,7 +75,6 @@ static int imapd_post_init(struct server *srv, const char **error_r)
 	str_init(&pub, 64);
 	str_printf(&pub, "%s/Public", config.mail_store);
 	config.public_root = str_steal(&pub);
-	config.auth_socket = "private/auth";
 	config.auth = auth_async_new(server_loop(srv), config.auth_socket,
 				     AUTH_CALL_TIMEOUT_MS);
 	return 1;
@@ -89,6 +91,7 @@ static void imapd_pre_exit(struct server *srv)
 	tls_ctx_free(&config.tls);
 	auth_async_free(&config.auth);
 	mem_free(config.public_root);
+	mem_free(config.auth_socket);
 }
 
 int main(int argc, char **argv)

@@ -72,6 +72,17 @@ static int unix_addr(const char *path, struct sockaddr_un *sun)
 	return 1;
 }
 
+char *sock_unix_path_keep(const char *path)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	char buf[64];
+
+	if (fd < 0)
+		return mem_strdup(path);
+	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd);
+	return mem_strdup(buf);
+}
+
 int sock_unix_connect(const char *path, bool nonblock, const char **error_r)
 {
 	struct sockaddr_un sun;

@@ -24,6 +24,15 @@ int sock_unix_listen(const char *path, mode_t mode, int backlog,
 /* Connects to the UNIX stream socket at path. With nonblock, the fd is
  * non-blocking and a full backlog is an error (not a wait). */
 int sock_unix_connect(const char *path, bool nonblock, const char **error_r);
+/* A path to the UNIX socket at path that still works after the process
+ * left root for a user who may not enter the socket's folder (imapd,
+ * pop3d and lmtpd run as mail_store_owner; private/ is mail_owner's,
+ * 0700): the socket file is opened (O_PATH, kept open for the life of the
+ * process) and "/proc/self/fd/N" returned, which connect() follows to the
+ * socket without looking up the folders on the way; the socket's own mode
+ * still applies. Call while still privileged. When path cannot be opened,
+ * a copy of path itself. Free with mem_free(). */
+char *sock_unix_path_keep(const char *path);
 
 /* Listens on TCP. addr is "host:port", "[ipv6]:port", "*:port" or "port"
  * (all addresses: IPv6 and IPv4 on one dual-stack socket when the host has

@@ -12,6 +12,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "privs.h"
+#include "sock.h"
 
 static struct lmtpd_config config;
 
@@ -24,7 +25,13 @@ static int lmtpd_post_init(struct server *srv, const char **error_r)
 {
 	struct conf *conf = server_conf(srv);
 	long long line_max = conf_get_int(conf, "line_length_limit");
+	/* The auth socket (private/, mail_owner's) stays reachable as
+	 * mail_store_owner. */
+	char *auth_socket = sock_unix_path_keep("private/auth");
 
+	/* The same socket smtpd and pop3d ask (postern-auth(8)). */
+	config.auth = auth_client_new(auth_socket);
+	mem_free(auth_socket);
 	if (privs_drop(conf_get(conf, "mail_store_owner"), NULL, error_r) < 0)
 		return -1;
 	config.conf = conf;
@@ -50,8 +57,6 @@ static int lmtpd_post_init(struct server *srv, const char **error_r)
 			   "absolute paths";
 		return -1;
 	}
-	/* The same socket smtpd and pop3d ask (postern-auth(8)). */
-	config.auth = auth_client_new("private/auth");
 	return 1;
 }
 

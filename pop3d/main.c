@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "privs.h"
+#include "sock.h"
 #include "pop3d.h"
 
 static struct pop3d_config config;
@@ -46,7 +47,9 @@ static int pop3d_post_init(struct server *srv, const char **error_r)
 	struct str pub;
 
 	/* The mail store belongs to mail_store_owner: run as that user
-	 * from here on (nothing changes when the master is not root). */
+	 * from here on (nothing changes when the master is not root). The
+	 * auth socket in mail_owner's private/ stays reachable. */
+	config.auth_socket = sock_unix_path_keep("private/auth");
 	if (privs_drop(conf_get(conf, "mail_store_owner"), NULL, error_r) < 0)
 		return -1;
 	config.conf = conf;
@@ -65,7 +68,6 @@ static int pop3d_post_init(struct server *srv, const char **error_r)
 	str_init(&pub, 64);
 	str_printf(&pub, "%s/Public", config.mail_store);
 	config.public_root = str_steal(&pub);
-	config.auth_socket = "private/auth";
 	config.auth = auth_async_new(server_loop(srv), config.auth_socket,
 				     AUTH_CALL_TIMEOUT_MS);
 	return 1;
@@ -82,6 +84,7 @@ static void pop3d_pre_exit(struct server *srv)
 	auth_async_free(&config.auth);
 	tls_ctx_free(&config.tls);
 	mem_free(config.public_root);
+	mem_free(config.auth_socket);
 }
 
 int main(int argc, char **argv)

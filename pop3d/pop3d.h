@@ -51,7 +51,7 @@ struct pop3d_config {
 	size_t max_line;
 	const char *mail_store;
 	char *public_root; /* $mail_store/Public */
-	const char *auth_socket;
+	char *auth_socket; /* reachable after the privilege drop */
 	struct auth_async *auth; /* the auth daemon, for every session */
 };
 
