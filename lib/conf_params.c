@@ -190,6 +190,11 @@ static const struct conf_param builtin_params[] = {
 	P_INT("local_destination_concurrency_limit", "2", 1, MAXI),
 	P_INT("local_destination_recipient_limit", "1", 1, MAXI),
 	P_TIME("transport_retry_time", "60s", 's', 1, MAXI),
+	/* preemption: a small message does not wait behind a big one */
+	P_INT("default_delivery_slot_cost", "5", 0, MAXI),
+	P_INT("default_delivery_slot_loan", "3", 0, MAXI),
+	P_INT("default_delivery_slot_discount", "50", 0, 100),
+	P_INT("default_minimum_delivery_slots", "3", 0, MAXI),
 	P_INT("destination_concurrency_failed_cohort_limit", "1", 0, MAXI),
 	P_TIME("queue_run_delay", "300s", 's', 1, MAXI),
 	P_TIME("minimal_backoff_time", "300s", 's', 1, MAXI),

@@ -248,20 +248,26 @@ static void report_compose(struct qmgr *q, struct queue_file *qf, enum report k,
 	str_printf(m, "\r\n--%s/%s--\r\n", env->id, host);
 }
 
-static int report_queue(struct qmgr *q, const char *rcpt, const struct str *m,
-			char id_r[QUEUE_ID_SIZE], const char **error_r)
+int qmgr_bounce_queue(struct qmgr *q, const char *rcpt, const char *text,
+		      size_t len, char id_r[QUEUE_ID_SIZE],
+		      const char **error_r)
 {
 	struct queue_writer *qw = NULL;
+	const char *err;
 
 	if (queue_writer_begin(q->qd, NULL, &qw, error_r) < 0)
 		return -1;
 	if (queue_writer_set_sender(qw, "", error_r) < 0 ||
 	    queue_writer_add_rcpt(qw, rcpt, NULL, 0, error_r) < 0 ||
-	    queue_writer_write(qw, m->data, m->len, error_r) <= 0) {
+	    queue_writer_write(qw, text, len, error_r) <= 0) {
 		queue_writer_abort(&qw);
 		return -1;
 	}
-	return queue_writer_commit(&qw, id_r, error_r);
+	if (queue_writer_commit(&qw, id_r, error_r) < 0)
+		return -1;
+	/* picked up by our own next run */
+	(void)qmgr_trigger(queue_dir_root(q->qd), QMGR_TRIGGER_WAKEUP, &err);
+	return 1;
 }
 
 /* Sends report k about qf to to (a bare name gets @$myorigin), when the
@@ -294,13 +300,9 @@ static int report_send(struct qmgr *q, struct queue_file *qf, enum report k,
 	if (report_parts(k, env, log, &text, &dsn) > 0) {
 		str_init(&m, 4096);
 		report_compose(q, qf, k, addr.data, text.data, dsn.data, &m);
-		r = report_queue(q, addr.data, &m, id, error_r);
-		if (r > 0) {
+		r = qmgr_bounce_queue(q, addr.data, m.data, m.len, id, error_r);
+		if (r > 0)
 			msg_info("%s: %s", what[k], id);
-			/* picked up by our own next run */
-			(void)qmgr_trigger(queue_dir_root(q->qd),
-					   QMGR_TRIGGER_WAKEUP, error_r);
-		}
 		str_deinit(&m);
 	}
 	str_deinit(&text);

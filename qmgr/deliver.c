@@ -52,6 +52,7 @@ struct qmgr_agent {
 	struct qmgr_entry *entry;
 	struct attr_out out;
 	bool reused;
+	bool slow; /* timed out during a delivery: not a broken agent */
 	uint64_t t_start, t_sent; /* microseconds, wall clock */
 	struct qmgr_agent *prev, *next;
 };
@@ -104,36 +105,55 @@ static void agent_free(struct qmgr_agent *a)
 	mem_free(a);
 }
 
-/* Every recipient of e deferred with "delivery agent T failed: why". */
+/* Every recipient of e deferred with "delivery agent T failed: why"; the
+ * postmaster hears of it per notify_classes; throttle: the transport is
+ * broken, not just this delivery (qmgr_transport_throttle()). */
 static void entry_fail(struct qmgr *q, struct qmgr_entry *e,
-		       const char *transport, const char *why)
+		       const char *transport, enum qmgr_problem cls,
+		       bool throttle, const char *why)
 {
+	const struct queue_envelope *env = queue_file_envelope(e->msg->qf);
 	struct qmgr_result r = {.status = QMGR_DEFERRED,
 				.dsn = "4.3.0",
 				.relay = e->queue->nexthop == NULL ? transport
 								   : "none"};
-	struct str text;
+	struct str text, key;
 
 	str_init(&text, 128);
+	str_init(&key, 64);
 	str_printf(&text, "delivery agent %s failed: %s", transport, why);
+	str_printf(&key, "transport %s", transport);
 	msg_set_queue_id(e->msg->id);
 	msg_warn("%s", text.data);
+	if (cls == QMGR_PROBLEM_SOFTWARE && throttle)
+		msg_warn("transport %s failure -- see a previous "
+			 "warning/fatal/panic logfile record for the problem "
+			 "description",
+			 transport);
 	r.text = text.data;
 	for (size_t i = 0; i < e->n; i++) {
 		r.index = e->idx[i];
 		qmgr_record(q, e->msg, &r);
 	}
+	qmgr_notice(q, cls, key.data, e->msg->id, env->sender, text.data);
 	msg_set_queue_id(NULL);
+	if (throttle)
+		qmgr_transport_throttle(q, e->queue->transport, text.data);
 	str_deinit(&text);
+	str_deinit(&key);
 	qmgr_sched_done(q, e, NULL, NULL);
 }
 
-/* The connection broke: the entry in flight (if any) is deferred. why
- * may live in a's buffers: it is copied before they go. */
-static void agent_fail(struct qmgr_agent *a, const char *why)
+/* The connection broke: the entry in flight (if any) is deferred; a
+ * software problem (crash, broken protocol, no answer in time) throttles
+ * the transport. why may live in a's buffers: it is copied before they
+ * go. */
+static void agent_fail(struct qmgr_agent *a, enum qmgr_problem cls,
+		       const char *why)
 {
 	struct qmgr *q = a->q;
 	struct qmgr_entry *e = a->entry;
+	bool slow = a->slow;
 	struct str t, w;
 
 	a->entry = NULL;
@@ -149,7 +169,9 @@ static void agent_fail(struct qmgr_agent *a, const char *why)
 	} else {
 		agent_free(a);
 		if (e != NULL)
-			entry_fail(q, e, t.data, w.data);
+			entry_fail(q, e, t.data, cls,
+				   cls == QMGR_PROBLEM_SOFTWARE && !slow,
+				   w.data);
 	}
 	str_deinit(&t);
 	str_deinit(&w);
@@ -242,16 +264,18 @@ static void agent_send(struct qmgr_agent *a)
 	if (a->state == AGENT_FD) {
 		r = fd_send(a);
 		if (r < 0)
-			return agent_fail(a, "cannot pass the queue file");
+			return agent_fail(a, QMGR_PROBLEM_SOFTWARE,
+					  "cannot pass the queue file");
 		if (r == 0)
 			return agent_want(a, EVENT_WRITE, a->q->timeout_ms);
 		if (attr_write_iobuf(a->buf, &a->out, &err) < 0)
-			return agent_fail(a, err);
+			return agent_fail(a, QMGR_PROBLEM_SOFTWARE, err);
 		a->state = AGENT_REQUEST;
 	}
 	r = iobuf_flush(a->buf);
 	if (r < 0)
-		return agent_fail(a, iobuf_error(a->buf));
+		return agent_fail(a, QMGR_PROBLEM_SOFTWARE,
+				  iobuf_error(a->buf));
 	if (r == 0)
 		return agent_want(a, EVENT_WRITE, a->q->timeout_ms);
 	a->state = AGENT_REPLY;
@@ -272,7 +296,8 @@ static void agent_request(struct qmgr_agent *a, struct qmgr_entry *e)
 			 : openat(dfd, e->msg->id,
 				  O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (a->qfd < 0)
-		return agent_fail(a, "cannot reopen the queue file read-only");
+		return agent_fail(a, QMGR_PROBLEM_RESOURCE,
+				  "cannot reopen the queue file read-only");
 	request_put(&a->out, e->msg->qf, e, e->msg->retry);
 	a->state = AGENT_FD;
 	agent_send(a);
@@ -288,7 +313,8 @@ static void agent_hello(struct qmgr_agent *a)
 		return;
 	if (st != ATTR_RECORD ||
 	    attr_hello_check(&rec, DELIVER_PROTOCOL, DELIVER_VERSION, &err) < 0)
-		return agent_fail(a, err != NULL ? err : "no hello");
+		return agent_fail(a, QMGR_PROBLEM_SOFTWARE,
+				  err != NULL ? err : "no hello");
 	agent_request(a, a->entry);
 }
 
@@ -325,7 +351,11 @@ static void agent_timeout(struct event_timer *timer, void *ctx)
 	(void)timer;
 	if (a->state == AGENT_IDLE)
 		return agent_free(a);
-	agent_fail(a, "timeout");
+	/* An agent that never answered is broken; one that took the
+	 * request may just be slow with a big delivery: only that one
+	 * delivery is deferred. */
+	a->slow = a->state == AGENT_REPLY;
+	agent_fail(a, QMGR_PROBLEM_SOFTWARE, "timeout");
 }
 
 /* A non-blocking connect to private/NAME: fd, -2 when the backlog is
@@ -353,7 +383,8 @@ static int agent_connect(struct qmgr *q, const char *name, struct str *err)
 		close(fd);
 		if (n == EAGAIN)
 			return -2;
-		str_printf(err, "connect to %s: %s", sun.sun_path, strerror(n));
+		str_printf(err, "connect to transport private/%s: %s", name,
+			   strerror(n));
 		return -1;
 	}
 	return fd;
@@ -406,7 +437,10 @@ int qmgr_agent_start(struct qmgr *q, struct qmgr_entry *e)
 		return 0;
 	}
 	if (fd < 0) {
-		entry_fail(q, e, t->name, err.data);
+		/* Postfix: the agent cannot be started, a resource
+		 * problem; the transport is left alone for a while */
+		entry_fail(q, e, t->name, QMGR_PROBLEM_RESOURCE, true,
+			   err.data);
 		str_deinit(&err);
 		return 1;
 	}
@@ -414,7 +448,8 @@ int qmgr_agent_start(struct qmgr *q, struct qmgr_entry *e)
 	a = agent_new(q, t, fd);
 	if (a->io == NULL) {
 		a->entry = e;
-		agent_fail(a, "cannot watch the connection");
+		agent_fail(a, QMGR_PROBLEM_RESOURCE,
+			   "cannot watch the connection");
 		return 1;
 	}
 	a->entry = e;
@@ -578,13 +613,14 @@ static void agent_reply(struct qmgr *q, struct qmgr_agent *a)
 	if (st == ATTR_NEED_MORE)
 		return;
 	if (st != ATTR_RECORD)
-		return agent_fail(a, err != NULL ? err : "connection closed");
+		return agent_fail(a, QMGR_PROBLEM_SOFTWARE,
+				  err != NULL ? err : "connection closed");
 	res = mem_calloc(e->n, sizeof(*res));
 	if (attr_get_list(&rep, "rcpts", &list, &err) != 1 ||
 	    results_get(&list, e, res, &err) < 0 ||
 	    reply_info_get(&rep, &ri, &err) < 0) {
 		mem_free(res);
-		return agent_fail(a, err);
+		return agent_fail(a, QMGR_PROBLEM_SOFTWARE, err);
 	}
 	results_record(a, res, &ri);
 	mem_free(res);

@@ -162,6 +162,7 @@ static void qmgr_params(struct qmgr *q, struct conf *conf)
 	q->lifetime = conf_get_time(conf, "maximal_queue_lifetime");
 	q->bounce_lifetime = conf_get_time(conf, "bounce_queue_lifetime");
 	q->warn_time = conf_get_time(conf, "delay_warning_time");
+	q->retry_time = conf_get_time(conf, "transport_retry_time");
 	q->timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
 	q->idle_ms = idle > 600 ? 600000u : (unsigned)idle * 1000u;
 	q->init_window =
@@ -173,6 +174,9 @@ static void qmgr_params(struct qmgr *q, struct conf *conf)
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (strcmp(*nc, names[i]) == 0)
 				q->notify_classes |= 1u << i;
+	/* as in Postfix, bounce implies 2bounce */
+	if (q->notify_classes & QMGR_NOTIFY_BOUNCE)
+		q->notify_classes |= QMGR_NOTIFY_2BOUNCE;
 }
 
 static void qmgr_master_cf(struct qmgr *q, struct conf *conf)

@@ -74,6 +74,23 @@ static int record_sent(struct qmgr *q, struct qmgr_msg *m,
 	return r;
 }
 
+/* A result that did not reach the disk: the recipient stays pending and
+ * is tried again; the postmaster hears of it (notify_classes resource). */
+static void record_failed(struct qmgr *q, struct qmgr_msg *m, const char *rcpt,
+			  enum qmgr_status status, const char *err)
+{
+	const struct queue_envelope *env = queue_file_envelope(m->qf);
+	struct str text;
+
+	str_init(&text, 128);
+	str_printf(&text, "to=<%s>: cannot record the result (%s): %s", rcpt,
+		   status_word(status), err);
+	msg_warn("%s; the recipient stays pending", text.data);
+	qmgr_notice(q, QMGR_PROBLEM_RESOURCE, "queue file write", env->id,
+		    env->sender, text.data);
+	str_deinit(&text);
+}
+
 void qmgr_record(struct qmgr *q, struct qmgr_msg *m,
 		 const struct qmgr_result *res)
 {
@@ -100,9 +117,7 @@ void qmgr_record(struct qmgr *q, struct qmgr_msg *m,
 		r = qmgr_status_append(q, env->id, QUEUE_DEFER, rcpt, "delayed",
 				       res, &err);
 	if (r < 0)
-		msg_warn("to=<%s>: cannot record the result (%s): %s; the "
-			 "recipient stays pending",
-			 rcpt, status_word(res->status), err);
+		record_failed(q, m, rcpt, res->status, err);
 	str_init(&line, 256);
 	str_printf(&line, "to=<%s>, relay=%s, ", rcpt, res->relay);
 	if (res->conn_use > 1)
@@ -279,9 +294,17 @@ void qmgr_message_entry_done(struct qmgr *q, struct qmgr_msg *m)
 static void load_failed(struct qmgr *q, const char *id, int r, const char *err)
 {
 	if (r < 0 && errno == EBADMSG) {
+		struct str text;
+
+		str_init(&text, 128);
+		str_printf(&text, "malformed queue file: %s; moved to corrupt",
+			   err);
 		msg_warn("%s; moved to corrupt", err);
 		(void)queue_dir_move(q->qd, id, QUEUE_ACTIVE, QUEUE_CORRUPT,
 				     QUEUE_MOVE_SYNC, &err);
+		qmgr_notice(q, QMGR_PROBLEM_SOFTWARE, "corrupt queue file", id,
+			    NULL, text.data);
+		str_deinit(&text);
 	} else if (r == 0 || errno != ENOENT) {
 		msg_warn("not ready: %s", err);
 		(void)queue_dir_move(q->qd, id, QUEUE_ACTIVE, QUEUE_INCOMING, 0,

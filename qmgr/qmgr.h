@@ -14,12 +14,15 @@
  *   sched.c    transports (a master.cf service, at most maxproc agents)
  *              and their queues (one destination = transport + next hop,
  *              with a slow-start concurrency window and dead marking);
- *              picks the next entry to hand to an agent
+ *              picks the next entry to hand to an agent, letting small
+ *              messages go ahead of big ones (jobs, preemption)
  *   deliver.c  one non-blocking connection to an agent per delivery in
  *              flight; agents that offer it (smtp) keep the connection,
  *              and their SMTP session, for the next entry of the same
  *              destination
- *   status.c, bounce.c  status logs, back-off, notifications. */
+ *   status.c, bounce.c  status logs, back-off, notifications
+ *   notice.c   notify_classes resource and software: the postmaster hears
+ *              of mail held up by a broken agent or a queue file problem */
 #ifndef POSTERN_QMGR_H
 #define POSTERN_QMGR_H
 
@@ -40,6 +43,7 @@ struct qmgr_queue;
 struct qmgr_entry;
 struct qmgr_msg;
 struct qmgr_agent;
+struct qmgr_job;
 
 struct qmgr {
 	struct server *srv;
@@ -57,6 +61,12 @@ struct qmgr {
 	long long lifetime, bounce_lifetime; /* seconds in the queue */
 	long long warn_time;		     /* delay_warning_time, 0 = off */
 	unsigned notify_classes;	     /* QMGR_NOTIFY_* */
+	long long retry_time; /* transport_retry_time: an agent failed */
+	struct qmgr_notice_sent {
+		char key[64];
+		uint64_t usec;
+	} notices[8]; /* recent resource/software notices (notice.c) */
+	unsigned notice_next;
 	unsigned timeout_ms;
 	unsigned idle_ms; /* an idle agent connection is kept this long */
 	unsigned init_window, cohort_limit;
@@ -79,6 +89,12 @@ struct qmgr {
 #define QMGR_NOTIFY_DELAY 0x04u
 #define QMGR_NOTIFY_RESOURCE 0x08u
 #define QMGR_NOTIFY_SOFTWARE 0x10u
+
+/* Why mail was not delivered, for notify_classes resource and software. */
+enum qmgr_problem {
+	QMGR_PROBLEM_RESOURCE, /* a queue file, an agent that cannot start */
+	QMGR_PROBLEM_SOFTWARE, /* an agent crashed or broke the protocol */
+};
 
 /* ---- main.c */
 
@@ -105,9 +121,10 @@ struct qmgr_result {
 struct qmgr_msg {
 	struct queue_file *qf;
 	char id[QUEUE_ID_SIZE];
-	bool retry;	      /* a copy may have been delivered before */
-	uint64_t active_usec; /* when it entered active/ */
-	unsigned entries;     /* not yet done (+1 while routing) */
+	bool retry;	       /* a copy may have been delivered before */
+	uint64_t active_usec;  /* when it entered active/ */
+	unsigned entries;      /* not yet done (+1 while routing) */
+	struct qmgr_job *jobs; /* its entries waiting, per transport */
 	struct qmgr_msg *prev, *next;
 };
 
@@ -133,7 +150,27 @@ struct qmgr_entry {
 	struct qmgr_queue *queue;
 	size_t *idx; /* recipient indexes */
 	size_t n, max;
-	struct qmgr_entry *next;
+	struct qmgr_entry *prev, *next; /* in the queue's todo list */
+	struct qmgr_job *job;		/* while waiting: its message's */
+	struct qmgr_entry *job_prev, *job_next;
+};
+
+/* The entries of one message waiting for one transport (Postfix's job):
+ * the unit of preemption. A job earns one delivery slot per slot_cost
+ * entries handed to agents; a later job that needs no more slots than the
+ * current one has earned (less discount percent, plus loan) goes first,
+ * and those slots are spent. */
+struct qmgr_job {
+	struct qmgr_msg *msg;
+	struct qmgr_transport *transport;
+	struct qmgr_entry *todo, *todo_tail; /* via job_prev, job_next */
+	size_t waiting;			     /* entries in todo */
+	size_t total;			     /* entries ever added */
+	size_t selected;		     /* entries handed to agents */
+	size_t spent;			     /* slots used by preemption */
+	bool preempted;			     /* went ahead of another once */
+	struct qmgr_job *prev, *next;	     /* in the transport */
+	struct qmgr_job *msg_next;	     /* in the message */
 };
 
 /* Adds recipient index of m to the entry of m on the queue of
@@ -153,13 +190,18 @@ void qmgr_sched_done(struct qmgr *q, struct qmgr_entry *e, const char *hop,
 /* Puts e (taken for a delivery that could not start) back at the head
  * of its queue and asks for a round. */
 void qmgr_sched_requeue(struct qmgr *q, struct qmgr_entry *e);
+/* An agent of t crashed, broke the protocol or could not be reached:
+ * t is unavailable for transport_retry_time. Its queued and new entries
+ * are deferred with reason at once, without an attempt each; then it is
+ * tried again. Logged; a no-op while t is unavailable already. */
+void qmgr_transport_throttle(struct qmgr *q, struct qmgr_transport *t,
+			     const char *reason);
 /* An agent connection bound to u went away: u may be freed now. */
 void qmgr_sched_unbind(struct qmgr *q, struct qmgr_queue *u);
 /* Frees every transport and queue (at exit). */
 void qmgr_sched_free(struct qmgr *q);
 
 /* ---- deliver.c: agent connections */
-
 
 /* Starts delivering e over an idle connection of its queue, or a new
  * one. Returns 1 (started), 0 when the agent socket is busy (the entry
@@ -180,12 +222,18 @@ void qmgr_agent_close_all(struct qmgr *q, struct qmgr_transport *t);
 /* The parts of a transport and a queue deliver.c needs. */
 struct qmgr_transport {
 	char *name;
-	unsigned proc_limit;	   /* agent connections at most */
-	unsigned dest_limit;	   /* per destination */
-	unsigned rcpt_limit;	   /* recipients per entry */
-	unsigned conns;		   /* open agent connections (busy or idle) */
+	unsigned proc_limit; /* agent connections at most */
+	unsigned dest_limit; /* per destination */
+	unsigned rcpt_limit; /* recipients per entry */
+	unsigned conns;	     /* open agent connections (busy or idle) */
+	bool unavailable;    /* throttled: see qmgr_transport_throttle */
+	char *unavail_reason;
+	struct event_timer *retry; /* ends the throttle */
 	struct qmgr_agent *agents; /* all of them */
 	struct qmgr_queue *queues, *queues_tail;
+	struct qmgr_job *jobs, *jobs_tail; /* in arrival order */
+	struct qmgr_job *current;	   /* last served; may be preempted */
+	unsigned slot_cost, slot_loan, slot_discount, min_slots;
 	struct qmgr_transport *next;
 };
 
@@ -254,10 +302,26 @@ void qmgr_defer_message(struct qmgr *q, const char *id, uint64_t arrival_usec);
  * stays). */
 int qmgr_bounce_flush(struct qmgr *q, struct queue_file *qf,
 		      const char **error_r);
+/* Queues message text (len bytes, a whole message) from the null sender
+ * to rcpt and wakes qmgr up for it. Returns 1 with its ID, or -1. */
+int qmgr_bounce_queue(struct qmgr *q, const char *rcpt, const char *text,
+		      size_t len, char id_r[QUEUE_ID_SIZE],
+		      const char **error_r);
 /* The delay warning (action=delayed) for the recipients in defer/ID
  * that asked for it (NOTIFY=DELAY, or no NOTIFY), once per message: sets
  * QUEUE_STATE_WARNED. Returns 1, 0 when nothing was due, -1 error. */
 int qmgr_bounce_warn(struct qmgr *q, struct queue_file *qf,
 		     const char **error_r);
+
+/* ---- notice.c */
+
+/* Tells the postmaster (error_notice_recipient) that mail was not
+ * delivered because of a problem of class cls, when notify_classes lists
+ * it: what happened (problem), and for which message (id, sender; NULL
+ * when unknown). At most one notice per key (e.g. the transport) per
+ * transport_retry_time, so that a broken agent does not flood the
+ * postmaster. Failures are logged. */
+void qmgr_notice(struct qmgr *q, enum qmgr_problem cls, const char *key,
+		 const char *id, const char *sender, const char *problem);
 
 #endif

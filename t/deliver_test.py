@@ -18,8 +18,11 @@ class DeliverInstance(st.SmtpInstance):
     file; main: extra main.cf settings."""
 
     def __init__(self, parent, users=(), aliases="", main=None, **kw):
+        # a crashed agent leaves its transport alone for
+        # transport_retry_time (60 s): tests kill agents
         settings = {"queue_run_delay": "1s", "minimal_backoff_time": "1s",
-                    "maximal_backoff_time": "2s"}
+                    "maximal_backoff_time": "2s",
+                    "transport_retry_time": "1s"}
         settings.update(main or {})
         super().__init__(parent, main=settings, **kw)
         # The master restarts a killed qmgr on its next wakeup (300 s in

@@ -4,7 +4,8 @@ success report (Action: delivered locally; relayed to a server without
 DSN); delay_warning_time sends one delay report (Action: delayed) per
 message however often it is retried; NOTIFY=NEVER suppresses the bounce;
 notify_classes bounce and delay send the postmaster a copy of the
-headers."""
+headers; bounce implies 2bounce (an undeliverable bounce goes to the
+postmaster)."""
 
 import email
 import os
@@ -117,9 +118,34 @@ def test_delay_warning():
     tap.is_(len(pm), 1, "notify_classes delay: a postmaster copy")
 
 
+def test_2bounce():
+    c = st.Smtp(PA, src=st.TRUSTED)
+    c.cmd("EHLO client.test")
+    c.cmd("MAIL FROM:<>")
+    c.cmd("RCPT TO:<nobody3@never.test>")
+    c.cmd("DATA")
+    c.send(b"Subject: a bounce\r\n\r\nbody\r\n.\r\n")
+    qid = (c.reply()[1].split() or ["none"])[-1]
+    c.cmd("QUIT")
+    c.close()
+    a.wait_result(qid, "nobody3@never.test")
+    end = time.monotonic() + 15
+    while time.monotonic() < end and not [
+            m for m in reports("postmaster@a.test",
+                               "Postmaster Copy: Undelivered Mail")
+            if "notification could not be delivered" in m.as_string()]:
+        time.sleep(0.1)
+    got = [m for m in reports("postmaster@a.test",
+                              "Postmaster Copy: Undelivered Mail")
+           if "notification could not be delivered" in m.as_string()]
+    tap.is_(len(got), 1, "notify_classes bounce implies 2bounce: the "
+            "postmaster gets the undeliverable bounce")
+
+
 try:
     test_success()
     test_never_and_postmaster()
+    test_2bounce()
     test_delay_warning()
     tap.is_(a.sanitizer_reports(), [], "no sanitizer reports")
 finally:
