@@ -180,6 +180,7 @@ static const struct conf_param builtin_params[] = {
 	P_INT("smtp_connection_reuse_count_limit", "0", 0, MAXI),
 	P_TIME("smtp_connection_reuse_time_limit", "300s", 's', 1, MAXI),
 	P_TIME("smtp_rset_timeout", "20s", 's', 1, MAXI),
+	P_BOOL("disable_mime_output_conversion", "no"),
 
 	/* qmgr: scheduling, retries, notifications. */
 	P_INT("qmgr_message_active_limit", "20000", 1, MAXI),

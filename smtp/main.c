@@ -111,6 +111,8 @@ static int smtp_post_init(struct server *srv, const char **error_r)
 	    secs(conf, "smtp_connection_reuse_time_limit");
 	config.max_requests = (unsigned)conf_get_int(conf, "max_use");
 	config.ipc_timeout_ms = t > 600 ? 600000u : (unsigned)t * 1000u;
+	config.mime_conversion =
+	    !conf_get_bool(conf, "disable_mime_output_conversion");
 	if (tls_setup(conf, error_r) < 0)
 		return -1;
 	config.dns = dns_resolver_new(servers, 5000, error_r);
@@ -253,6 +255,7 @@ static int smtp_request(int fd, struct attr_decoder *dec, int qfd,
 	}
 	mem_free(msg.rcpts);
 	str_deinit(&msg.hop);
+	mime_7bit_free(&msg.mime);
 	return r;
 }
 

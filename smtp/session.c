@@ -28,6 +28,7 @@ struct session {
 	/* why the session failed before any recipient was tried */
 	char *fail_dsn;
 	struct str *fail_text;
+	bool to_7bit; /* the server lacks 8BITMIME: convert the content */
 };
 
 /* The enhanced status code of the last reply, or X.0.0 from its code. */
@@ -207,6 +208,39 @@ static bool ascii(const char *p)
 	return true;
 }
 
+/* A server without 8BITMIME (RFC 6152 3): 8-bit content is converted
+ * to 7-bit MIME while it is sent, or bounced here, before MAIL FROM, when
+ * that cannot be done (or is disabled). 8-bit header bytes may only go
+ * to a server that takes SMTPUTF8. */
+static bool eightbit_fits(struct session *s)
+{
+	struct smtp_msg *m = s->msg;
+	const char *why;
+	int r;
+
+	if (smtp_data_scan(m, &why) < 0) {
+		smtp_rcpts_set(m, SMTP_DEFERRED, "4.3.0", s->c->relay, "%s",
+			       why);
+		return false;
+	}
+	r = mime_7bit_verdict(m->mime, s->c->feat.smtputf8, &why);
+	if (r > 0 && !s->cfg->mime_conversion) {
+		why = "conversion to 7-bit is disabled "
+		      "(disable_mime_output_conversion)";
+		r = -1;
+	}
+	if (r < 0) {
+		smtp_rcpts_set(m, SMTP_BOUNCED, "5.6.3", s->c->relay,
+			       "message has 8-bit content, but host %s does "
+			       "not support 8BITMIME, and it cannot be sent as "
+			       "7-bit MIME: %s",
+			       s->c->peer, why);
+		return false;
+	}
+	s->to_7bit = r > 0;
+	return true;
+}
+
 /* What the server must offer for this message; false when the message
  * cannot go to it (every recipient bounced). */
 static bool message_fits(struct session *s)
@@ -234,7 +268,7 @@ static bool message_fits(struct session *s)
 			       s->c->peer);
 		return false;
 	}
-	return true;
+	return s->c->feat.eightbit || eightbit_fits(s);
 }
 
 static void put_mail(struct session *s)
@@ -443,7 +477,8 @@ static enum smtp_session_end data(struct session *s, bool data_sent, bool any)
 					      "sending end of data");
 		return SMTP_SESSION_DONE;
 	}
-	if (smtp_data_send(c, s->msg, s->cfg->data_xfer_timeout) < 0)
+	if (smtp_data_send(c, s->msg, s->to_7bit, s->cfg->data_xfer_timeout) <
+	    0)
 		return io_fail(s, true, "");
 	if (c->lmtp)
 		return lmtp_replies(s);

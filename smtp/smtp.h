@@ -12,8 +12,10 @@
  * tries their addresses in order, or reuses the SMTP session it kept
  * from the previous request to that next hop (cache.c) -> session.c
  * runs one SMTP session per address over conn.c (blocking I/O with
- * per-stage deadlines, STARTTLS) and data.c (the message, dot-stuffed)
- * -> results back to main.c. */
+ * per-stage deadlines, STARTTLS) and data.c (the message, dot-stuffed;
+ * for a server without 8BITMIME first scanned and then converted to
+ * 7-bit MIME on the fly by lib/mime_7bit.h, or bounced when it cannot
+ * be) -> results back to main.c. */
 #ifndef POSTERN_SMTP_H
 #define POSTERN_SMTP_H
 
@@ -25,6 +27,7 @@
 #include "dict.h"
 #include "dns.h"
 #include "iobuf.h"
+#include "mime_7bit.h"
 #include "str.h"
 #include "tls.h"
 
@@ -62,6 +65,9 @@ struct smtp_config {
 	struct dns_resolver *dns;
 	unsigned families; /* DNS_FAMILY_* from inet_protocols */
 	unsigned ipc_timeout_ms;
+	/* 8-bit mail to a server without 8BITMIME: convert it to 7-bit
+	 * (disable_mime_output_conversion = no), else bounce it */
+	bool mime_conversion;
 };
 
 enum smtp_status {
@@ -110,6 +116,9 @@ struct smtp_msg {
 	bool hop_failed;
 	char hop_dsn[16];
 	struct str hop;
+	/* pass 1 of the 7-bit conversion, made once for the first server
+	 * without 8BITMIME (data.c); NULL before */
+	struct mime_7bit *mime;
 };
 
 /* What EHLO said. */
@@ -242,8 +251,13 @@ int smtp_conn_starttls(struct smtp_conn *c, struct tls_ctx *ctx,
 		       enum tls_level level, const char *peer_name,
 		       unsigned timeout);
 /* Streams the message content, dot-stuffed, with the final "." line
- * (data.c). Returns 1 or -1 (c->error). */
+ * (data.c); to_7bit: converted by msg->mime (after a verdict of 1).
+ * Returns 1 or -1 (c->error). */
 int smtp_data_send(struct smtp_conn *c, const struct smtp_msg *msg,
-		   unsigned timeout);
+		   bool to_7bit, unsigned timeout);
+/* Scans the message for 8-bit content (pass 1 of lib/mime_7bit.h) into
+ * msg->mime, unless done already. Returns 1, or -1 with *error_r (a
+ * static buffer) when the queue file cannot be read. */
+int smtp_data_scan(struct smtp_msg *msg, const char **error_r);
 
 #endif
