@@ -125,6 +125,7 @@ static const struct conf_param builtin_params[] = {
 	P_INT("smtpd_junk_command_limit", "100", 1, MAXI),
 	P_INT("smtpd_client_connection_count_limit", "50", 0, MAXI),
 	P_BOOL("smtpd_helo_required", "no"),
+	P_BOOL("smtpd_peername_lookup", "yes"),
 	P_LIST("smtpd_client_event_limit_exceptions", "$mynetworks"),
 	P_BOOL("smtpd_forbid_bare_newline", "yes"),
 	P_LIST("smtpd_forbid_bare_newline_exclusions", "$mynetworks"),

@@ -121,7 +121,8 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 			   error_r) < 0)
 		return -1;
 	if (smtpd_auth_init(&config, server_loop(srv), error_r) < 0 ||
-	    smtpd_commit_init(&config, server_loop(srv), error_r) < 0)
+	    smtpd_commit_init(&config, server_loop(srv), error_r) < 0 ||
+	    smtpd_peername_init(&config, server_loop(srv), error_r) < 0)
 		return -1;
 	return smtpd_policy_init(&config, error_r);
 }
@@ -135,6 +136,7 @@ static void smtpd_pre_exit(struct server *srv)
 {
 	(void)srv;
 	smtpd_commit_deinit(&config);
+	smtpd_peername_deinit(&config);
 	queue_dir_close(&config.queue);
 	cidr_list_free(&config.mynetworks);
 	cidr_list_free(&config.bare_lf_exclusions);

@@ -220,6 +220,25 @@ static enum verdict lookup_failed(struct policy_ctx *c)
 	return V_REJECT;
 }
 
+/* The client's (confirmed) name, then its parent domains (Postfix's
+ * access(5) with parent_domain_matches_subdomains): 1, 0 or -1. */
+static int client_name_lookup(struct policy_ctx *c, struct dict *d,
+			      struct str *value)
+{
+	const char *name = c->s->client_name, *err;
+	int r = 0;
+
+	if (c->s->name_status != SMTPD_NAME_OK)
+		return 0;
+	while (r == 0 && name != NULL && name[0] != '\0') {
+		r = dict_lookup(d, name, value, &err);
+		name = strchr(name, '.');
+		if (name != NULL)
+			name++;
+	}
+	return r;
+}
+
 static enum verdict check_client(struct policy_ctx *c, struct dict *d)
 {
 	struct str key, value;
@@ -230,8 +249,9 @@ static enum verdict check_client(struct policy_ctx *c, struct dict *d)
 	str_init(&key, 64);
 	str_init(&value, 64);
 	str_set(&key, c->s->client_addr, strlen(c->s->client_addr));
+	r = client_name_lookup(c, d, &value);
 	/* 192.0.2.1, then 192.0.2, 192.0, 192 (Postfix's access(5)). */
-	while ((r = dict_lookup(d, key.data, &value, &err)) == 0 &&
+	while (r == 0 && (r = dict_lookup(d, key.data, &value, &err)) == 0 &&
 	       strchr(key.data, ':') == NULL &&
 	       (dot = strrchr(key.data, '.')) != NULL)
 		str_truncate(&key, (size_t)(dot - key.data));
@@ -368,6 +388,20 @@ static enum verdict check_unlisted(struct policy_ctx *c)
 			   " rejected: User unknown in local recipient table");
 }
 
+/* Postfix's reply: 450 (unknown_client_reject_code) when the name is not
+ * known, also when the DNS failed (a later try may find it). */
+static enum verdict unknown_client(struct policy_ctx *c,
+				   enum smtpd_name_status st, const char *what)
+{
+	if (st == SMTPD_NAME_OK)
+		return V_DUNNO;
+	str_clear(c->reply);
+	str_printf(c->reply,
+		   "450 4.7.25 Client host rejected: cannot find your %s, [%s]",
+		   what, c->s->client_addr);
+	return V_REJECT;
+}
+
 static enum verdict eval_item(struct policy_ctx *c, const char *name,
 			      const char *arg)
 {
@@ -386,6 +420,12 @@ static enum verdict eval_item(struct policy_ctx *c, const char *name,
 		return cidr_list_match(cfg->mynetworks, c->s->client_addr)
 			   ? V_PERMIT
 			   : V_DUNNO;
+	if (strcmp(name, "reject_unknown_client_hostname") == 0 ||
+	    strcmp(name, "reject_unknown_client") == 0)
+		return unknown_client(c, c->s->name_status, "hostname");
+	if (strcmp(name, "reject_unknown_reverse_client_hostname") == 0)
+		return unknown_client(c, c->s->reverse_status,
+				      "reverse hostname");
 	if (strcmp(name, "permit_sasl_authenticated") == 0)
 		return c->s->auth_user != NULL ? V_PERMIT : V_DUNNO;
 	if (strcmp(name, "permit_auth_destination") == 0)

@@ -99,6 +99,7 @@ static void session_end(struct session *s)
 
 	event_defer_cancel(server_loop(srv), session_deferred, s);
 	smtpd_commit_detach(s);
+	smtpd_peername_detach(s);
 	auth_async_cancel(&s->auth_req);
 	mem_free(s->rcpt_retry);
 	smtpd_auth_known_clear(s);
@@ -240,6 +241,7 @@ static void session_line(struct session *s, const struct iobuf_line *line)
 static bool session_can_read(const struct session *s)
 {
 	return !s->paused && s->auth_req == NULL && s->commit == NULL &&
+	       s->peername == NULL &&
 	       s->state != SMTPD_TLS_REPLY && s->state != SMTPD_TLS_HANDSHAKE &&
 	       s->state != SMTPD_CLOSING;
 }
@@ -449,6 +451,7 @@ static void session_peer(struct session *s)
 
 	str_init(&name, 64);
 	memcpy(s->client_name, "unknown", sizeof("unknown"));
+	memcpy(s->reverse_name, "unknown", sizeof("unknown"));
 	memcpy(s->client_addr, "unknown", sizeof("unknown"));
 	if (sock_name(s->fd, true, &name, &err) < 0 ||
 	    (colon = strrchr(name.data, ':')) == NULL) {
@@ -483,7 +486,6 @@ void smtpd_session_start(struct server *srv, const struct smtpd_config *cfg,
 	s->fd = fd;
 	str_init(&s->content, 0);
 	session_peer(s);
-	msg_info("connect from %s[%s]", s->client_name, s->client_addr);
 	s->bare_lf_ok =
 	    !cfg->forbid_bare_lf ||
 	    cidr_list_match(cfg->bare_lf_exclusions, s->client_addr);
@@ -497,10 +499,17 @@ void smtpd_session_start(struct server *srv, const struct smtpd_config *cfg,
 		session_end(s);
 		return;
 	}
-	if (cfg->tls_wrapper) {
+	smtpd_peername_start(s);
+}
+
+void smtpd_session_begin(struct session *s)
+{
+	msg_info("connect from %s[%s]", s->client_name, s->client_addr);
+	if (s->cfg->tls_wrapper) {
 		smtpd_enter_state(s, SMTPD_TLS_REPLY);
 		session_output(s);
 		return;
 	}
 	session_greet(s);
+	session_output(s);
 }

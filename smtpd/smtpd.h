@@ -82,6 +82,15 @@ enum smtpd_state {
 #define SMTPD_STATE_BIT(st) (1u << (st))
 
 /* Settings read once per process from main.cf (plus -o overrides). */
+/* A host name and its final dot fit (RFC 1035: 253 + 1). */
+#define SMTPD_NAME_MAX 256
+
+enum smtpd_name_status {
+	SMTPD_NAME_OK,
+	SMTPD_NAME_UNKNOWN,  /* no such name, or it does not confirm */
+	SMTPD_NAME_TEMPFAIL, /* the DNS did not answer */
+};
+
 struct smtpd_config {
 	struct conf *conf;
 	const char *myhostname;
@@ -106,7 +115,8 @@ struct smtpd_config {
 	struct tls_ctx *tls; /* NULL: no STARTTLS offered */
 	struct cidr_list *mynetworks;
 	struct queue_dir *queue;
-	struct blocking_pool *commit_pool; /* the queue files' fsyncs */
+	struct blocking_pool *commit_pool;   /* the queue files' fsyncs */
+	struct blocking_pool *peername_pool; /* NULL: no name lookups */
 	/* AUTH (cmd_auth.c). */
 	bool sasl_enabled;	 /* smtpd_sasl_auth_enable */
 	bool tls_auth_only;	 /* smtpd_tls_auth_only */
@@ -135,7 +145,12 @@ struct session {
 	/* Client facts. */
 	char client_addr[64];
 	char client_port[8];
-	char client_name[16]; /* "unknown": no reverse lookup yet */
+	/* From peername.c: the forward-confirmed name and the PTR name, or
+	 * "unknown"; why they are not known. */
+	char client_name[SMTPD_NAME_MAX];
+	char reverse_name[SMTPD_NAME_MAX];
+	enum smtpd_name_status name_status, reverse_status;
+	struct smtpd_peername *peername; /* lookup under way: no input */
 	char *helo_name;
 	bool esmtp;
 	bool bare_lf_ok; /* this client may end lines with a bare LF */
@@ -190,6 +205,10 @@ void smtpd_session_enter(struct session *s);
 /* Handles the input that waited (after the answer s waited for came in)
  * and flushes the replies. s may be gone afterwards. */
 void smtpd_session_resume(struct session *s);
+/* The client's name is known: logs the connection, then the greeting (or
+ * the wrapper-mode TLS handshake), and sends it. s may be gone
+ * afterwards. */
+void smtpd_session_begin(struct session *s);
 /* Moves to state st, logging the transition at debug level. */
 void smtpd_enter_state(struct session *s, enum smtpd_state st);
 const char *smtpd_state_name(enum smtpd_state st);
@@ -249,6 +268,18 @@ void smtpd_commit_start(struct session *s);
 bool smtpd_commit_pending(const struct session *s);
 /* The session ends: its commit finishes without it. */
 void smtpd_commit_detach(struct session *s);
+
+/* ---- peername.c ---- */
+/* The lookup threads (post_init; none with smtpd_peername_lookup = no)
+ * and their end (pre_exit). */
+int smtpd_peername_init(struct smtpd_config *cfg, struct event_loop *loop,
+			const char **error_r);
+void smtpd_peername_deinit(struct smtpd_config *cfg);
+/* Finds the client's names, then calls smtpd_session_begin() (at once
+ * when there is nothing to look up). */
+void smtpd_peername_start(struct session *s);
+/* The session ends: its lookup's answer is dropped. */
+void smtpd_peername_detach(struct session *s);
 
 /* ---- policy.c ---- */
 /* Opens the tables the restrictions name (post_init). Returns 1 or -1. */
