@@ -34,20 +34,7 @@ tap = pt.Tap()
 top = pt.tempdir()
 
 
-class OneProcess(st.SmtpInstance):
-    def assign_ports(self):
-        super().assign_ports()
-        path = self.path("master.cf")
-        with open(path) as f:
-            text = f.read()
-        text = text.replace(
-            "127.0.0.1:%d inet n - n - - smtpd" % self.port["smtp"],
-            "127.0.0.1:%d inet n - n - 1 smtpd" % self.port["smtp"])
-        with open(path, "w") as f:
-            f.write(text)
-
-
-inst = OneProcess(top, name="commit")
+inst = st.SmtpInstance(top, name="commit", one_process=["smtp"])
 BODY = "Subject: commit test\r\n\r\nhello\r\n.\r\n"
 
 

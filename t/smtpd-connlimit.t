@@ -20,25 +20,9 @@ import smtpd_test as st  # noqa: E402
 N = 3
 tap = pt.Tap()
 top = pt.tempdir()
-class OneProcess(st.SmtpInstance):
-    """The "lim" service runs one smtpd process (maxproc 1), so that its
-    sessions share it even when the machine is slow to accept."""
-
-    def assign_ports(self):
-        super().assign_ports()
-        if "lim" not in self.port:
-            return
-        path = self.path("master.cf")
-        with open(path) as f:
-            text = f.read()
-        text = text.replace(
-            "127.0.0.1:%d inet n - n - - smtpd" % self.port["lim"],
-            "127.0.0.1:%d inet n - n - 1 smtpd" % self.port["lim"])
-        with open(path, "w") as f:
-            f.write(text)
-
-
-inst = OneProcess(top, extra={
+# The limited service runs one smtpd process, so that its sessions share
+# it even when the machine is slow to accept.
+inst = st.SmtpInstance(top, one_process=["lim"], extra={
     "lim": ["smtpd_client_connection_count_limit=%d" % N],
     "nolim": ["smtpd_client_connection_count_limit=0"],
 })

@@ -30,23 +30,10 @@ class MultiInstance(st.SmtpInstance):
     the "one" and "sleepy" smtpd services."""
 
     def __init__(self, parent, **kw):
-        super().__init__(parent, **kw)
+        super().__init__(parent, one_process=["one", "sleepy"], **kw)
         self.orig_master = re.sub(r"(?m)^auth .*$", "auth unix - - n - 1 auth",
                                   self.orig_master)
         self.assign_ports()
-
-    def assign_ports(self):
-        super().assign_ports()
-        path = self.path("master.cf")
-        with open(path) as f:
-            text = f.read()
-        for svc in ("one", "sleepy"):
-            if svc in self.port:
-                text = text.replace(
-                    "127.0.0.1:%d inet n - n - - smtpd" % self.port[svc],
-                    "127.0.0.1:%d inet n - n - 1 smtpd" % self.port[svc])
-        with open(path, "w") as f:
-            f.write(text)
 
 
 inst = MultiInstance(top, name="multi", extra={

@@ -54,24 +54,7 @@ mute.bind(("127.0.0.1", 0))
 MUTE = "127.0.0.1:%d" % mute.getsockname()[1]
 
 
-class Names(st.SmtpInstance):
-    """The "stuck" service runs one smtpd process (maxproc 1)."""
-
-    def assign_ports(self):
-        super().assign_ports()
-        if "stuck" not in self.port:
-            return
-        path = self.path("master.cf")
-        with open(path) as f:
-            text = f.read()
-        text = text.replace(
-            "127.0.0.1:%d inet n - n - - smtpd" % self.port["stuck"],
-            "127.0.0.1:%d inet n - n - 1 smtpd" % self.port["stuck"])
-        with open(path, "w") as f:
-            f.write(text)
-
-
-inst = Names(top, name="names", main={
+inst = st.SmtpInstance(top, name="names", one_process=["stuck"], main={
     "smtpd_peername_lookup": "yes",
     "dns_servers": ns.addr,
 }, extra={

@@ -22,9 +22,12 @@ TRUSTED = "127.0.0.1"
 
 class SmtpInstance(pt.Instance):
     """An instance running the built smtpd. extra: {name: [-o overrides]}
-    gives more smtpd services, each on its own port (self.port[name])."""
+    gives more smtpd services, each on its own port (self.port[name]);
+    the services named in one_process run one smtpd process (maxproc 1),
+    so that their sessions share it."""
 
-    def __init__(self, parent, name="inst", main=None, extra=None):
+    def __init__(self, parent, name="inst", main=None, extra=None,
+                 one_process=()):
         super().__init__(parent, name)
         os.symlink(SMTPD, os.path.join(self.libexec, "smtpd"))
         # smtpd asks the auth daemon which users exist (postern-auth(8)).
@@ -34,6 +37,7 @@ class SmtpInstance(pt.Instance):
             self.set(k, v)
         self.port = {}
         self.extra = extra or {}
+        self.one_process = one_process
         self.assign_ports()
 
     def assign_ports(self):
@@ -64,6 +68,12 @@ class SmtpInstance(pt.Instance):
             self.port[svc] = port
             out.append("127.0.0.1:%d inet n - n - - smtpd" % port)
             out.extend("  -o " + o for o in opts)
+        for svc in self.one_process:
+            for i, line in enumerate(out):
+                f = line.split()
+                if f and f[0] == "127.0.0.1:%d" % self.port[svc]:
+                    f[6] = "1"
+                    out[i] = " ".join(f)
         with open(path, "w") as f:
             f.write("\n".join(out) + "\n")
 
