@@ -10,7 +10,9 @@
 # with resource-bench.py. Results: $WORK/results.jsonl and a Markdown
 # table on stdout (medians); bench/imap-bench.md has the figures.
 # Knobs (environment): HARNESS (/work/shared/bench), WORK (a temp dir),
-# RUNS 3, COUNT 10000, CLIENTS 50, CONNS 200, PORT_BASE 32000, KEEP=1.
+# RUNS 3, COUNT 10000, CLIENTS 50, CONNS 200, PORT_BASE 32000, KEEP=1,
+# STEPS "idle single concurrent" (a subset runs only those after the
+# populate, e.g. STEPS=single for the single-client tests, STORE included).
 # Needs root (the harness's Dovecot does).
 set -euo pipefail
 [ $# = 1 ] || { echo "usage: bench/imap-bench.sh BUILDDIR" >&2; exit 2; }
@@ -19,6 +21,7 @@ HARNESS=${HARNESS:-/work/shared/bench}
 WORK=${WORK:-$(mktemp -d /tmp/imap-bench.XXXXXX)}
 RUNS=${RUNS:-3} COUNT=${COUNT:-10000} CLIENTS=${CLIENTS:-50}
 CONNS=${CONNS:-200} PORT_BASE=${PORT_BASE:-32000}
+STEPS=${STEPS:-idle single concurrent}
 export BENCH_DIR=${BENCH_DIR:-/tmp/bench-imapd-dc}
 export BENCH_SMTP_PORT=${BENCH_SMTP_PORT:-32525}
 export BENCH_SINK_PORT=${BENCH_SINK_PORT:-32526}
@@ -82,10 +85,16 @@ ours_up
 OUR_PID=$INST/queue/pid/master.pid
 bench_imap postern "$OUR_PORT" "$OUR_USER" "$OUR_PID" populate
 bench_imap dovecot "$BENCH_IMAP_PORT" "$BENCH_IMAP_USER" "$DC_PIDFILE" populate
-bench_idle postern "$OUR_PORT" "$OUR_USER" "$OUR_PID"
-bench_idle dovecot "$BENCH_IMAP_PORT" "$BENCH_IMAP_USER" "$DC_PIDFILE"
-bench_imap postern "$OUR_PORT" "$OUR_USER" "$OUR_PID" single,concurrent
-bench_imap dovecot "$BENCH_IMAP_PORT" "$BENCH_IMAP_USER" "$DC_PIDFILE" \
-	single,concurrent
+case " $STEPS " in *" idle "*)
+	bench_idle postern "$OUR_PORT" "$OUR_USER" "$OUR_PID"
+	bench_idle dovecot "$BENCH_IMAP_PORT" "$BENCH_IMAP_USER" "$DC_PIDFILE"
+esac
+ONLY=$(echo "$STEPS" | tr ' ' '\n' | grep -E '^(single|concurrent)$' |
+	paste -sd, - || true)
+if [ -n "$ONLY" ]; then
+	bench_imap postern "$OUR_PORT" "$OUR_USER" "$OUR_PID" "$ONLY"
+	bench_imap dovecot "$BENCH_IMAP_PORT" "$BENCH_IMAP_USER" "$DC_PIDFILE" \
+		"$ONLY"
+fi
 python3 "$HARNESS/summarize.py" "$OUT" || true
 echo "results: $OUT"

@@ -23,6 +23,13 @@ static uint32_t *index_uids(struct session *s, const size_t *idx, size_t n,
 	return uids;
 }
 
+/* What a STORE asks for. */
+struct store_req {
+	enum mstore_flag_mode mode;
+	uint32_t flags, keywords;
+	bool uid, silent;
+};
+
 static int store_mode(const char *a, enum mstore_flag_mode *mode, bool *silent)
 {
 	size_t len = strlen(a);
@@ -39,13 +46,27 @@ static int store_mode(const char *a, enum mstore_flag_mode *mode, bool *silent)
 	return 1;
 }
 
-/* The new flags are read back from the store and reported. */
+static void put_uint(struct str *out, uint64_t v)
+{
+	char buf[24];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	str_append(out, buf + i, sizeof(buf) - i);
+}
+
+/* The new flags of the view indexes idx[0..n) are read back from the
+ * store and reported: built in one buffer (no printf per message), one
+ * write into the output. */
 static void store_report(struct session *s, const size_t *idx, size_t n,
 			 bool uid, bool silent)
 {
-	struct str line;
+	struct str buf, *line = &buf;
 
-	str_init(&line, 128);
+	str_init(line, silent ? 0 : size_mul(n, 32));
 	for (size_t i = 0; i < n; i++) {
 		const struct mstore_msg *m = imapd_view_msg(s, idx[i]);
 
@@ -54,30 +75,62 @@ static void store_report(struct session *s, const size_t *idx, size_t n,
 		imapd_own_change(s, m->uid);
 		if (silent)
 			continue;
-		str_clear(&line);
-		str_printf(&line, "* %zu FETCH (", idx[i] + 1);
-		if (uid)
-			str_printf(&line, "UID %u ", m->uid);
-		str_append_cstr(&line, "FLAGS ");
-		imapd_flags_out(s, imapd_msg_flags(s, m), m->keywords, &line);
-		str_append_cstr(&line, ")\r\n");
-		imapd_write(s, line.data, line.len);
+		str_append(line, "* ", 2);
+		put_uint(line, idx[i] + 1);
+		str_append_cstr(line, uid ? " FETCH (UID " : " FETCH (");
+		if (uid) {
+			put_uint(line, m->uid);
+			str_putc(line, ' ');
+		}
+		str_append_cstr(line, "FLAGS ");
+		imapd_flags_out(s, imapd_msg_flags(s, m), m->keywords, line);
+		str_append(line, ")\r\n", 3);
 	}
-	str_deinit(&line);
+	if (line->len > 0)
+		imapd_write(s, line->data, line->len);
+	str_deinit(line);
+}
+
+/* A STORE goes to the store in chunks of this many messages, each
+ * reported and sent before the next is renamed: the client reads the
+ * first answers while the server renames the rest. Each chunk is one
+ * store call (its own MODSEQ and log record), so another session may see
+ * a STORE half done, which IMAP allows. */
+#define STORE_CHUNK 1000
+
+/* 1 or -1 with *error_r. */
+static int store_all(struct session *s, const size_t *idx, size_t n,
+		     const struct store_req *req, const char **error_r)
+{
+	for (size_t start = 0; start < n; start += STORE_CHUNK) {
+		size_t len = n - start < STORE_CHUNK ? n - start : STORE_CHUNK;
+		size_t nuids;
+		uint32_t *uids = index_uids(s, idx + start, len, &nuids);
+		int r = nuids == 0
+			    ? 1
+			    : mstore_store_flags(s->mb, uids, nuids, req->mode,
+						 req->flags, req->keywords, 0,
+						 NULL, NULL, error_r);
+
+		mem_free(uids);
+		if (r < 0)
+			return -1;
+		store_report(s, idx + start, len, req->uid, req->silent);
+		/* errors show at the session's own flush */
+		(void)iobuf_flush(s->buf);
+	}
+	return 1;
 }
 
 void imapd_cmd_store(struct session *s, struct imap_command *cmd, bool uid)
 {
-	enum mstore_flag_mode mode;
-	uint32_t flags, keywords, *uids;
-	size_t *idx = NULL, n = 0, nuids;
+	struct store_req req = {.uid = uid};
+	size_t *idx = NULL, n = 0;
 	const char *err;
-	bool silent;
-	int r;
 
 	if (cmd->count != 3 || cmd->args[0].type != IMAP_ARG_ATOM ||
 	    cmd->args[1].type != IMAP_ARG_ATOM ||
-	    store_mode(cmd->args[1].str, &mode, &silent) < 0) {
+	    store_mode(cmd->args[1].str, &req.mode, &req.silent) < 0) {
 		imapd_tagged(s, "BAD", "Usage: STORE set (+|-)FLAGS[.SILENT] "
 				       "(flags)");
 		return;
@@ -86,25 +139,19 @@ void imapd_cmd_store(struct session *s, struct imap_command *cmd, bool uid)
 		imapd_tagged(s, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	if (imapd_flags_parse(s, &cmd->args[2], mode != MSTORE_FLAGS_REMOVE,
-			      &flags, &keywords, &err) < 0 ||
+	if (imapd_flags_parse(s, &cmd->args[2], req.mode != MSTORE_FLAGS_REMOVE,
+			      &req.flags, &req.keywords, &err) < 0 ||
 	    imapd_seqset_indexes(s, cmd->args[0].str, uid, &idx, &n, &err) < 0) {
 		imapd_tagged(s, "BAD", "%s", err);
 		return;
 	}
-	uids = index_uids(s, idx, n, &nuids);
-	r = nuids == 0 ? 1
-		       : mstore_store_flags(s->mb, uids, nuids, mode, flags,
-					    keywords, 0, NULL, NULL, &err);
-	mem_free(uids);
-	if (r < 0) {
+	if (store_all(s, idx, n, &req, &err) < 0) {
 		msg_warn("%s: user %s: store in %s: %s", s->client_addr,
 			 s->user, s->mailbox, err);
 		mem_free(idx);
 		imapd_done(s, uid, "NO", "[SERVERBUG] Cannot store flags");
 		return;
 	}
-	store_report(s, idx, n, uid, silent);
 	mem_free(idx);
 	imapd_done(s, uid, "OK", "STORE completed");
 }

@@ -175,6 +175,19 @@ struct mdir_mtime {
 	int64_t sec, nsec; /* 0/0: unknown, scan */
 };
 
+/* The flag change of a STORE (set, add or remove flags and keywords),
+ * logged as itself plus the uids it changed (as ranges) instead of the
+ * changed records whole: STORE 1:* on 10,000 messages logs a few dozen
+ * bytes rather than 1.5 MB, so it never forces a compaction, and a
+ * replay redoes it on the same records with the same outcome (the name
+ * comes from the old name, as mdir_name_build made it for the rename). */
+struct mdir_flag_op {
+	uint32_t mode; /* enum mstore_flag_mode */
+	uint32_t flags, keywords;
+	uint64_t modseq;	 /* of every message it changed */
+	struct mstore_uids uids; /* changed, not committed yet (ascending) */
+};
+
 /* What the index says (the disk state, as last loaded or written), plus
  * what changed in memory since (the next commit's log group). */
 struct mdir_state {
@@ -188,11 +201,13 @@ struct mdir_state {
 	struct mdir_rec *recs; /* sorted by uid */
 	size_t count, cap;
 	struct str names;
+	size_t names_dead; /* bytes of names no record uses any more */
 	/* since the last load or commit: records at or above disk_uidnext
 	 * are new, dirty ones changed, expunged uids were removed */
 	uint32_t disk_uidnext;
 	size_t disk_keyword_count;
 	struct mstore_uids dirty, expunged;
+	struct mdir_flag_op op;
 };
 
 enum mdir_mode {
@@ -322,6 +337,15 @@ void mdir_rec_rename(struct mdir_state *st, struct mdir_rec *r,
 /* The same, not noted (the change came from the disk). */
 void mdir_rec_set_name(struct mdir_state *st, struct mdir_rec *r,
 		       const char *name, size_t len, bool in_new);
+/* The flags and keywords op gives r (the STORE and the replay of its
+ * log record both ask this); false when they are r's already. */
+bool mdir_op_flags(const struct mdir_flag_op *op, const struct mdir_rec *r,
+		   uint32_t *flags_r, uint32_t *keywords_r);
+/* r takes the file name (in cur/) that carries flags and keywords, built
+ * from its old one in name_buf, and them and modseq. */
+void mdir_rec_set_flags(struct mdir_state *st, struct mdir_rec *r,
+			uint32_t flags, uint32_t keywords, uint64_t modseq,
+			struct str *name_buf);
 /* Notes that r's flags, keywords or modseq changed. */
 void mdir_rec_dirty(struct mdir_state *st, struct mdir_rec *r);
 /* Marks r removed (uid 0, dropped by the next mdir_state_compact) and
@@ -329,6 +353,10 @@ void mdir_rec_dirty(struct mdir_state *st, struct mdir_rec *r);
 void mdir_rec_expunge(struct mdir_state *st, struct mdir_rec *r);
 /* Drops the records whose uid is 0; compacts names. */
 void mdir_state_compact(struct mdir_state *st);
+/* Compacts names when the old names left behind by renames outweigh the
+ * live ones (a mailbox whose log is rarely compacted, STOREs only).
+ * Costs nothing until then. */
+void mdir_names_trim(struct mdir_state *st);
 /* Parses a whole base file image into st (zeroed; the caller clears it
  * either way): NULL, or what is wrong with it. */
 const char *mdir_index_parse(const void *data, size_t len,

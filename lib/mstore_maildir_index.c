@@ -39,6 +39,7 @@ void mdir_state_clear(struct mdir_state *st)
 	str_deinit(&st->names);
 	mstore_uids_deinit(&st->dirty);
 	mstore_uids_deinit(&st->expunged);
+	mstore_uids_deinit(&st->op.uids);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -52,6 +53,7 @@ void mdir_state_committed(struct mdir_state *st)
 	}
 	st->dirty.count = 0;
 	st->expunged.count = 0;
+	st->op.uids.count = 0;
 	st->disk_uidnext = st->uidnext;
 	st->disk_keyword_count = st->keyword_count;
 }
@@ -59,7 +61,7 @@ void mdir_state_committed(struct mdir_state *st)
 bool mdir_state_changed(const struct mdir_state *st)
 {
 	return st->dirty.count > 0 || st->expunged.count > 0 ||
-	       st->disk_uidnext != st->uidnext ||
+	       st->op.uids.count > 0 || st->disk_uidnext != st->uidnext ||
 	       st->disk_keyword_count != st->keyword_count;
 }
 
@@ -125,6 +127,7 @@ void mdir_rec_dirty(struct mdir_state *st, struct mdir_rec *r)
 void mdir_rec_set_name(struct mdir_state *st, struct mdir_rec *r,
 		       const char *name, size_t len, bool in_new)
 {
+	st->names_dead += (size_t)r->name_len + 1;
 	r->name_off = names_add(st, name, len);
 	r->name_len = (uint16_t)len;
 	r->in_new = in_new;
@@ -135,6 +138,40 @@ void mdir_rec_rename(struct mdir_state *st, struct mdir_rec *r,
 {
 	mdir_rec_set_name(st, r, name, len, in_new);
 	mdir_rec_dirty(st, r);
+}
+
+bool mdir_op_flags(const struct mdir_flag_op *op, const struct mdir_rec *r,
+		   uint32_t *flags_r, uint32_t *keywords_r)
+{
+	uint32_t f = op->flags, k = op->keywords;
+
+	if (op->mode == MSTORE_FLAGS_ADD)
+		f |= r->m.flags, k |= r->m.keywords;
+	else if (op->mode == MSTORE_FLAGS_REMOVE)
+		f = r->m.flags & ~f, k = r->m.keywords & ~k;
+	*flags_r = f;
+	*keywords_r = k;
+	return f != r->m.flags || k != r->m.keywords;
+}
+
+void mdir_rec_set_flags(struct mdir_state *st, struct mdir_rec *r,
+			uint32_t flags, uint32_t keywords, uint64_t modseq,
+			struct str *name_buf)
+{
+	const char *name = mdir_rec_name(st, r);
+
+	mdir_name_build(name_buf, name, r->base_len, flags, keywords, name,
+			r->name_len);
+	mdir_rec_set_name(st, r, name_buf->data, name_buf->len, false);
+	r->m.flags = flags;
+	r->m.keywords = keywords;
+	r->m.modseq = modseq;
+}
+
+void mdir_names_trim(struct mdir_state *st)
+{
+	if (st->names_dead > st->names.len / 2 + 32768)
+		mdir_state_compact(st);
 }
 
 void mdir_rec_expunge(struct mdir_state *st, struct mdir_rec *r)
@@ -164,6 +201,7 @@ void mdir_state_compact(struct mdir_state *st)
 	st->count = j;
 	str_deinit(&st->names);
 	st->names = names;
+	st->names_dead = 0;
 }
 
 /* A checksum for corruption, not for adversaries: 8 bytes per step. */

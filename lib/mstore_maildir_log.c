@@ -11,13 +11,15 @@
  * another place never counts), the payload, zero padding. The payload is
  * records (type, length, body): first a HEADER (UIDNEXT, first unclaimed
  * UID, HIGHESTMODSEQ, cache id, directory mtimes), then KEYWORD (names
- * added), REC (a new or changed message, whole), CACHE (a new cache head)
- * and EXPUNGE (removed uids). A group is checked completely before any of
- * it is applied: all of it or none. Replay stops at the first group that
- * is incomplete or fails its checks; when a good group follows the bad
- * one, the log is corrupt rather than torn, and the highest UIDNEXT and
- * HIGHESTMODSEQ among the groups after it are reported so that the caller
- * never hands those out again. */
+ * added), REC (a new or changed message, whole), FLAGS (a STORE: the
+ * operation, its modseq and the uids it changed, as ranges: redone on
+ * the same records it gives the same flags and file names), CACHE (a new
+ * cache head) and EXPUNGE (removed uids). A group is checked completely
+ * before any of it is applied: all of it or none. Replay stops at the
+ * first group that is incomplete or fails its checks; when a good group
+ * follows the bad one, the log is corrupt rather than torn, and the
+ * highest UIDNEXT and HIGHESTMODSEQ among the groups after it are
+ * reported so that the caller never hands those out again. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -34,6 +36,7 @@
 #define GROUP_HDR 16
 #define HEADER_SIZE 56
 #define CACHE_SIZE 16
+#define FLAGS_HDR 24 /* mode, flags, keywords, 0, modseq; then ranges */
 
 enum rec_type {
 	T_HEADER = 1,
@@ -41,6 +44,7 @@ enum rec_type {
 	T_REC,
 	T_CACHE,
 	T_EXPUNGE,
+	T_FLAGS,
 };
 
 struct log_hdr {
@@ -136,6 +140,43 @@ static size_t lower_bound(const struct mdir_state *st, uint32_t uid)
 	return lo;
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The pending STORE as one FLAGS record: its uids as ascending ranges. */
+static void put_flag_op(struct str *b, const struct mdir_flag_op *op)
+{
+	size_t n = op->uids.count, nranges = 0, at;
+	uint32_t *u = mem_alloc(size_mul(n, 4));
+	bool sorted = true;
+
+	memcpy(u, op->uids.v, n * 4);
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = u[i] > u[i - 1];
+	if (!sorted) /* they come sorted unless the caller's uids were not */
+		qsort(u, n, 4, u32_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || u[i] > u[i - 1] + 1)
+			nranges++;
+	rec_start(b, T_FLAGS, FLAGS_HDR + nranges * 8);
+	PUT(b, op->mode);
+	PUT(b, op->flags);
+	PUT(b, op->keywords);
+	PUT(b, (uint32_t)0);
+	PUT(b, op->modseq);
+	for (size_t i = 0; i < n; i = at) {
+		for (at = i + 1; at < n && u[at] <= u[at - 1] + 1; at++)
+			;
+		PUT(b, u[i]);
+		PUT(b, u[at - 1]);
+	}
+	mem_free(u);
+}
+
 static void put_changes(struct str *b, const struct mdir_state *st,
 			const struct mdir_pending *pending, size_t npending)
 {
@@ -154,6 +195,9 @@ static void put_changes(struct str *b, const struct mdir_state *st,
 	}
 	for (size_t i = lower_bound(st, st->disk_uidnext); i < st->count; i++)
 		put_rec(b, st, &st->recs[i]);
+	/* after the records: a replay finds new ones there already */
+	if (st->op.uids.count > 0)
+		put_flag_op(b, &st->op);
 	for (size_t i = 0; i < npending; i++) {
 		if (mdir_rec_find(st, pending[i].uid) < 0)
 			continue;
@@ -299,6 +343,43 @@ static bool rec_ok(const struct mdir_state *st, struct gcheck *g,
 	return true;
 }
 
+static struct mdir_flag_op flag_op_decode(const struct lrec *r)
+{
+	struct mdir_flag_op op = {0};
+
+	memcpy(&op.mode, r->body, 4);
+	memcpy(&op.flags, r->body + 4, 4);
+	memcpy(&op.keywords, r->body + 8, 4);
+	memcpy(&op.modseq, r->body + 16, 8);
+	return op;
+}
+
+/* A known operation on known flags and keywords, a modseq the header
+ * covers, at least one range, ascending and apart, below UIDNEXT. */
+static bool flags_ok(const struct gcheck *g, const struct lrec *r)
+{
+	struct mdir_flag_op op;
+	uint32_t lo, hi, prev = 0;
+
+	if (r->len < FLAGS_HDR + 8 || (r->len - FLAGS_HDR) % 8 != 0)
+		return false;
+	op = flag_op_decode(r);
+	if (op.mode > MSTORE_FLAGS_REMOVE ||
+	    (op.flags & ~MSTORE_F_STORED_MASK) != 0 ||
+	    (g->keyword_count < 32 && (op.keywords >> g->keyword_count) != 0) ||
+	    op.modseq == 0 || op.modseq > g->h.highestmodseq)
+		return false;
+	for (size_t off = FLAGS_HDR; off < r->len; off += 8) {
+		memcpy(&lo, r->body + off, 4);
+		memcpy(&hi, r->body + off + 4, 4);
+		if (lo == 0 || lo > hi || hi >= g->h.uidnext ||
+		    (off > FLAGS_HDR && lo <= prev))
+			return false;
+		prev = hi;
+	}
+	return true;
+}
+
 /* Pass one: NULL when the payload is a group that applies to st. */
 static const char *group_check(const struct mdir_state *st,
 			       const unsigned char *p, size_t len)
@@ -322,6 +403,7 @@ static const char *group_check(const struct mdir_state *st,
 		bool good =
 		    (r.type == T_KEYWORD && keyword_check(st, &g, &r)) ||
 		    (r.type == T_REC && rec_ok(st, &g, &r)) ||
+		    (r.type == T_FLAGS && flags_ok(&g, &r)) ||
 		    (r.type == T_CACHE && r.len == CACHE_SIZE) ||
 		    (r.type == T_EXPUNGE && r.len % 4 == 0);
 
@@ -349,6 +431,38 @@ static void apply_rec(struct mdir_state *st, const struct lrec *r)
 	*d = rec;
 }
 
+/* Redoes a STORE on the records in its ranges. A name that would grow
+ * past 255 bytes was never renamed to (rename(2) refuses it): skipped.
+ * The old names stay behind in st->names: trimmed once they outweigh the
+ * live ones, so memory stays within a multiple of the log's size. */
+static void apply_flags(struct mdir_state *st, const struct lrec *r)
+{
+	struct mdir_flag_op op = flag_op_decode(r);
+	struct str name;
+	uint32_t lo, hi, f, k;
+
+	str_init(&name, 256);
+	for (size_t off = FLAGS_HDR; off < r->len; off += 8) {
+		memcpy(&lo, r->body + off, 4);
+		memcpy(&hi, r->body + off + 4, 4);
+		for (size_t i = lower_bound(st, lo);
+		     i < st->count && st->recs[i].m.uid <= hi; i++) {
+			struct mdir_rec *rec = &st->recs[i];
+			const char *old = mdir_rec_name(st, rec);
+
+			if (!mdir_op_flags(&op, rec, &f, &k))
+				continue;
+			mdir_name_build(&name, old, rec->base_len, f, k, old,
+					rec->name_len);
+			if (name.len > 255)
+				continue;
+			mdir_rec_set_flags(st, rec, f, k, op.modseq, &name);
+		}
+	}
+	str_deinit(&name);
+	mdir_names_trim(st);
+}
+
 static void apply_cache(struct mdir_state *st, const struct lrec *r)
 {
 	struct mdir_pending c;
@@ -363,13 +477,6 @@ static void apply_cache(struct mdir_state *st, const struct lrec *r)
 	}
 }
 
-static int uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* One pass over the records (the uids sorted first), one compaction. */
 static void apply_expunges(struct mdir_state *st, const struct lrec *r)
 {
@@ -378,7 +485,7 @@ static void apply_expunges(struct mdir_state *st, const struct lrec *r)
 	bool any = false;
 
 	memcpy(uids, r->body, n * 4);
-	qsort(uids, n, 4, uid_cmp);
+	qsort(uids, n, 4, u32_cmp);
 	for (size_t i = 0; i < st->count && k < n; i++) {
 		while (k < n && uids[k] < st->recs[i].m.uid)
 			k++;
@@ -415,6 +522,8 @@ static void group_apply(struct mdir_state *st, const unsigned char *p,
 			    mem_strndup((const char *)r.body + 4, r.len - 4);
 		else if (r.type == T_REC)
 			apply_rec(st, &r);
+		else if (r.type == T_FLAGS)
+			apply_flags(st, &r);
 		else if (r.type == T_CACHE)
 			apply_cache(st, &r);
 		else if (r.type == T_EXPUNGE && ex.len == 0)

@@ -195,60 +195,80 @@ int mdir_msg_read(struct mstore_mailbox *pub, uint32_t uid, struct str *out)
 	return 0;
 }
 
-/* Renames the file to carry flags/keywords: 1, 0 file gone, -1 error. */
-static int rec_set_flags(struct mdir_mailbox *mb, struct mdir_rec *r,
-			 uint32_t flags, uint32_t keywords)
-{
-	struct str from, to;
-	const char *name = mdir_rec_name(&mb->st, r);
-	int ret = 1;
+/* What one STORE batch needs while it renames: the change asked for (its
+ * modseq once it changed a message), the cur/ directory held open
+ * (renameat() then walks no path: the walks were a tenth of the kernel's
+ * time), one name buffer for every message, and where the last uid was
+ * found (the uids come sorted, so the next one is usually the next
+ * record). */
+struct store_batch {
+	struct mdir_flag_op op;
+	uint64_t unchangedsince;
+	struct mstore_uids *failed;
+	int cur_fd;
+	struct str name;
+	size_t next;
+};
 
-	str_init(&from, 0);
-	str_init(&to, 0);
-	str_append_cstr(&from, mdir_msg_path(mb, r));
-	mdir_name_build(&to, name, r->base_len, flags, keywords, name,
+/* Renames the file to carry flags/keywords and notes the change in the
+ * state's pending flag operation (logged as one record): 1, 0 file gone,
+ * -1 error. */
+static int rec_set_flags(struct mdir_mailbox *mb, struct store_batch *b,
+			 struct mdir_rec *r, uint32_t flags, uint32_t keywords)
+{
+	struct mdir_state *st = &mb->st;
+	const char *name = mdir_rec_name(st, r);
+	int from_fd = b->cur_fd;
+
+	mdir_name_build(&b->name, name, r->base_len, flags, keywords, name,
 			r->name_len);
-	str_clear(&mb->path_buf);
-	str_printf(&mb->path_buf, "%s/cur/%s", mb->path, to.data);
-	if (rename(from.data, mb->path_buf.data) < 0)
-		ret = errno == ENOENT
-			  ? 0
-			  : mstore_error_sys(mb->pub.s, "rename", from.data);
-	if (ret > 0) {
-		mdir_rec_rename(&mb->st, r, to.data, to.len, false);
-		r->m.flags = flags;
-		r->m.keywords = keywords;
+	if (r->in_new) {
+		/* rare: a writer moves new/ to cur/ at each refresh */
+		name = mdir_msg_path(mb, r);
+		from_fd = AT_FDCWD;
 	}
-	str_deinit(&from);
-	str_deinit(&to);
-	return ret;
+	if (renameat(from_fd, name, b->cur_fd, b->name.data) < 0)
+		return errno == ENOENT ? 0
+				       : mstore_error_sys(mb->pub.s, "rename",
+							  mdir_msg_path(mb, r));
+	if (b->op.modseq == 0)
+		b->op.modseq = mdir_modseq_next(mb);
+	/* the same outcome as the log's replay of the operation */
+	mdir_rec_set_flags(st, r, flags, keywords, b->op.modseq, &b->name);
+	/* a refresh in between (a rescan) may have committed and cleared
+	 * the pending operation: it is set again every time */
+	st->op.mode = b->op.mode;
+	st->op.flags = b->op.flags;
+	st->op.keywords = b->op.keywords;
+	st->op.modseq = b->op.modseq;
+	mstore_uids_push(&st->op.uids, r->m.uid);
+	mb->index_dirty = true;
+	return 1;
 }
 
-static void new_flags(const struct mdir_rec *r, enum mstore_flag_mode mode,
-		      uint32_t flags, uint32_t kw, uint32_t *f_r, uint32_t *k_r)
+/* uid's record: the one after the last found when it matches, else by
+ * binary search. -1 when uid is not there. */
+static long batch_find(const struct mdir_state *st, struct store_batch *b,
+		       uint32_t uid)
 {
-	switch (mode) {
-	case MSTORE_FLAGS_SET:
-		*f_r = flags, *k_r = kw;
-		break;
-	case MSTORE_FLAGS_ADD:
-		*f_r = r->m.flags | flags, *k_r = r->m.keywords | kw;
-		break;
-	default:
-		*f_r = r->m.flags & ~flags, *k_r = r->m.keywords & ~kw;
-		break;
-	}
+	long idx;
+
+	if (b->next < st->count && st->recs[b->next].m.uid == uid)
+		idx = (long)b->next;
+	else
+		idx = mdir_rec_find(st, uid);
+	if (idx >= 0)
+		b->next = (size_t)idx + 1;
+	return idx;
 }
 
 /* One message of a STORE, retried once after a rescan when its file was
  * renamed meanwhile. 1 changed, 0 unchanged/failed/gone, -1 error. */
-static int store_one(struct mdir_mailbox *mb, uint32_t uid,
-		     enum mstore_flag_mode mode, uint32_t flags, uint32_t kw,
-		     uint64_t unchangedsince, struct mstore_uids *failed,
-		     uint64_t *modseq)
+static int store_one(struct mdir_mailbox *mb, struct store_batch *b,
+		     uint32_t uid)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		long idx = mdir_rec_find(&mb->st, uid);
+		long idx = batch_find(&mb->st, b, uid);
 		struct mdir_rec *r;
 		uint32_t nf, nk;
 		int ret;
@@ -256,20 +276,13 @@ static int store_one(struct mdir_mailbox *mb, uint32_t uid,
 		if (idx < 0)
 			return 0;
 		r = &mb->st.recs[idx];
-		if (unchangedsince != 0 && r->m.modseq > unchangedsince) {
-			mstore_uids_push(failed, uid);
+		if (b->unchangedsince != 0 && r->m.modseq > b->unchangedsince) {
+			mstore_uids_push(b->failed, uid);
 			return 0;
 		}
-		new_flags(r, mode, flags, kw, &nf, &nk);
-		if (nf == r->m.flags && nk == r->m.keywords)
-			return 0;
-		ret = rec_set_flags(mb, r, nf, nk);
-		if (ret > 0) {
-			if (*modseq == 0)
-				*modseq = mdir_modseq_next(mb);
-			r->m.modseq = *modseq;
-			mb->index_dirty = true;
-		}
+		if (!mdir_op_flags(&b->op, r, &nf, &nk))
+			return 0; /* the name would not change either */
+		ret = rec_set_flags(mb, b, r, nf, nk);
 		if (ret != 0)
 			return ret;
 		if (mdir_refresh(mb, MDIR_R_SCAN) < 0)
@@ -278,24 +291,46 @@ static int store_one(struct mdir_mailbox *mb, uint32_t uid,
 	return 0;
 }
 
-/* The view's entries for uids take the disk state's flags and modseq. */
+/* The view's entries for uids take the disk state's flags and modseq.
+ * The uids usually come sorted, as both arrays are: each is looked for
+ * right after the last one found first. */
 static void view_update(struct mdir_mailbox *mb, const uint32_t *uids,
 			size_t count)
 {
 	struct mstore_mailbox *v = &mb->pub;
+	struct store_batch hint = {0};
+	size_t vi = 0;
 
 	for (size_t i = 0; i < count; i++) {
-		long vi = mstore_find(v, uids[i]);
-		long si = mdir_rec_find(&mb->st, uids[i]);
+		long si = batch_find(&mb->st, &hint, uids[i]);
 
-		if (vi < 0 || si < 0)
+		if (vi >= v->count || v->msgs[vi].uid != uids[i]) {
+			long k = mstore_find(v, uids[i]);
+
+			vi = k < 0 ? v->count : (size_t)k;
+		}
+		if (vi == v->count || si < 0)
 			continue;
 		v->msgs[vi].flags = (v->msgs[vi].flags & MSTORE_F_RECENT) |
 				    mb->st.recs[si].m.flags;
 		v->msgs[vi].keywords = mb->st.recs[si].m.keywords;
 		v->msgs[vi].modseq = mb->st.recs[si].m.modseq;
+		vi++;
 	}
 	mstore_view_count(v);
+}
+
+static int cur_open(struct mdir_mailbox *mb)
+{
+	int fd;
+
+	str_clear(&mb->path_buf);
+	str_append_cstr(&mb->path_buf, mb->path);
+	str_append_cstr(&mb->path_buf, "/cur");
+	fd = open(mb->path_buf.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return mstore_error_sys(mb->pub.s, "open", mb->path_buf.data);
+	return fd;
 }
 
 int mdir_store_flags(struct mstore_mailbox *pub, const uint32_t *uids,
@@ -304,7 +339,9 @@ int mdir_store_flags(struct mstore_mailbox *pub, const uint32_t *uids,
 		     struct mstore_uids *failed)
 {
 	struct mdir_mailbox *mb = mdir_mb(pub);
-	uint64_t modseq = 0;
+	struct store_batch b = {.op = {.mode = mode, .flags = flags},
+				.unchangedsince = unchangedsince,
+				.failed = failed};
 	int r;
 
 	if (mdir_lock(mb) < 0)
@@ -312,18 +349,28 @@ int mdir_store_flags(struct mstore_mailbox *pub, const uint32_t *uids,
 	r = mdir_refresh(mb, 0);
 	if (mb->st.keyword_count < 32)
 		keywords &= (1u << mb->st.keyword_count) - 1;
+	b.op.keywords = keywords;
+	b.cur_fd = r > 0 && count > 0 ? cur_open(mb) : -1;
+	if (b.cur_fd < 0 && count > 0)
+		r = -1;
+	str_init(&b.name, 256);
 	for (size_t i = 0; r > 0 && i < count; i++)
-		if (store_one(mb, uids[i], mode, flags, keywords,
-			      unchangedsince, failed, &modseq) < 0)
+		if (store_one(mb, &b, uids[i]) < 0)
 			r = -1;
+	str_deinit(&b.name);
+	if (b.cur_fd >= 0)
+		close(b.cur_fd);
+	mdir_names_trim(&mb->st);
 	/* the whole batch: one log group; flag changes alone are not
 	 * fdatasync'd (see mdir_index_commit) */
-	if (modseq != 0)
+	if (b.op.modseq != 0)
 		mdir_cur_changed(mb);
 	mb->commit_lazy = true;
 	if (mdir_index_commit(mb) < 0)
 		r = -1;
 	mb->commit_lazy = false;
+	/* after a failed commit the handle reloads; nothing stays pending */
+	mb->st.op.uids.count = 0;
 	mdir_unlock(mb);
 	view_update(mb, uids, count);
 	return r;

@@ -271,11 +271,43 @@ def test_mbsync():
            "a third sync changes nothing")
 
 
+def test_big_store():
+    # STORE over more than one output chunk (1,000 messages): every
+    # message answered once, in order, with its new flags; another session
+    # sees them all.
+    c = it.Imap(PS, tls=True, timeout=120)
+    c.login("alice", "pw-alice")
+    st, line, u = c.cmd("STATUS INBOX (MESSAGES)")
+    have = int(re.search(rb"MESSAGES (\d+)", u[0]).group(1))
+    fill(max(1100 - have, 0))
+    st, line, u = c.cmd("SELECT INBOX")
+    n = int(next(x for x in u if x.endswith(b" EXISTS")).split()[1])
+    tap.ok(n > 1000, "%d messages in INBOX" % n)
+    st, line, u = c.cmd("STORE 1:* +FLAGS (\\Answered)")
+    seqs = [int(x.split()[1]) for x in u if b" FETCH " in x]
+    tap.is_(seqs, list(range(1, n + 1)),
+            "STORE 1:*: one FETCH per message, in order")
+    tap.ok(all(b"\\Answered" in x for x in u if b" FETCH " in x),
+           "each with the new flag")
+    st, line, u = c.cmd("STORE 1:* -FLAGS.SILENT (\\Answered)")
+    tap.is_([x for x in u if b" FETCH " in x], [], ".SILENT: no FETCH")
+    c.cmd("STORE 1:* +FLAGS.SILENT (\\Answered)")
+    d = it.Imap(PS, tls=True, timeout=120)
+    d.login("alice", "pw-alice")
+    d.cmd("SELECT INBOX")
+    st, line, u = d.cmd("SEARCH ANSWERED")
+    tap.is_(len(u[0].split()) - 2 if u else 0, n,
+            "another session sees all %d answered" % n)
+    d.close()
+    c.close()
+
+
 try:
     test_imaplib()
     test_curl()
     test_mutt()
     test_mbsync()
+    test_big_store()
     tap.is_(inst.sanitizer_reports(), [], "no sanitizer reports")
 finally:
     inst.stop_quietly()

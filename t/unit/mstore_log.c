@@ -6,7 +6,9 @@
  * synced-end note in the lock file, a torn last group cut at every byte
  * offset (the mailbox opens, no acknowledged UID or MODSEQ is reused), a
  * corrupt group in the middle, a group that fails its checks applies
- * nothing, a version 1 base still loads, the notify descriptor, the
+ * nothing, a STORE logged as one FLAGS record (small, replayed to the
+ * same names; bad ones refused; old names trimmed), a version 1 base
+ * still loads, the notify descriptor, the
  * handle cache behind APPEND, and several processes appending, flagging
  * and expunging at once. */
 #include "config.h"
@@ -524,6 +526,132 @@ static void atomic_group(struct mstore *s)
 	mstore_mailbox_close(&mb); /* the changes above were never committed */
 }
 
+static bool store_many(struct mstore_mailbox *mb, const uint32_t *uids,
+		       size_t n, enum mstore_flag_mode mode, uint32_t flags,
+		       uint32_t kw)
+{
+	return mstore_store_flags(mb, uids, n, mode, flags, kw, 0, NULL, NULL,
+				  &terr) == 1;
+}
+
+/* The group g rebuilt around its payload with the last 16 bytes (two
+ * ranges of its FLAGS record) swapped or its last uid set to hi. */
+static void flags_tamper(const struct str *g, bool swap, uint32_t hi,
+			 struct str *out)
+{
+	uint32_t plen;
+	unsigned char p[4096];
+
+	memcpy(&plen, g->data + 4, 4);
+	memcpy(p, g->data + 16, plen);
+	if (swap) {
+		memcpy(p + plen - 16, g->data + 16 + plen - 8, 8);
+		memcpy(p + plen - 8, g->data + 16 + plen - 16, 8);
+	} else {
+		memcpy(p + plen - 4, &hi, 4);
+	}
+	str_clear(out);
+	mdir_log_group_wrap(p, plen, 77, 32, out);
+}
+
+/* A STORE is one FLAGS record whatever its size, replayed to the same
+ * names, flags and modseqs; a bad one applies nothing; the old names it
+ * leaves in memory are trimmed. */
+static void flag_ops(struct mstore *s)
+{
+	char dir[512];
+	uint32_t uids[200], odd[10];
+	struct mstore_mailbox *a, *b, *f;
+	struct mdir_state *st, copy = {0};
+	struct mdir_log_replay res;
+	struct str g, bad, base;
+	struct stat sb;
+	off_t size;
+	bool files = true;
+
+	snprintf(dir, sizeof(dir), "%s/.Many", t_user_root("alice"));
+	is_int(mstore_create(s, "Many", &terr), 1, "create Many");
+	for (unsigned i = 0; i < 200; i++)
+		t_deliver(dir, i + 1, "Subject: many\n\nbody\n");
+	a = t_mb_open(s, "Many", false);
+	b = t_mb_open(s, "Many", true);
+	st = &mdir_mb(a)->st;
+	for (unsigned i = 0; i < 200; i++)
+		uids[i] = mstore_messages(a, &(size_t){0})[i].uid;
+	for (unsigned i = 0; i < 10; i++)
+		odd[i] = uids[2 * i];
+	size = stat(t_path("%s/" MDIR_LOG, dir), &sb) == 0 ? sb.st_size : 0;
+	is_int(mstore_keyword_index(a, "$Done", true), 0, "a keyword");
+	ok(store_many(a, uids, 200, MSTORE_FLAGS_ADD,
+		      MSTORE_F_SEEN | MSTORE_F_FLAGGED, 1),
+	   "STORE +FLAGS on 200 messages");
+	size =
+	    stat(t_path("%s/" MDIR_LOG, dir), &sb) == 0 ? sb.st_size - size : 0;
+	ok(size > 0 && size < 300, "logs one small group (%lld bytes)",
+	   (long long)size);
+	ok(store_many(a, uids + 50, 100, MSTORE_FLAGS_REMOVE, MSTORE_F_SEEN,
+		      0) &&
+	       store_many(a, odd, 10, MSTORE_FLAGS_SET, MSTORE_F_DRAFT, 0),
+	   "-FLAGS on 100, FLAGS on every other of 20");
+	is_int(mstore_mailbox_sync(b, &terr), 1, "the other handle syncs");
+	f = t_mb_open(s, "Many", true);
+	ok(same_state(st, &mdir_mb(b)->st, "replayed") &&
+	       same_state(st, &mdir_mb(f)->st, "fresh"),
+	   "names, flags, keywords and modseqs as the writer's and a fresh "
+	   "load's");
+	mstore_mailbox_close(&f);
+	for (size_t i = 0; i < st->count; i++) {
+		const struct mdir_rec *r = &st->recs[i];
+
+		files &= t_exists(mdir_msg_path(mdir_mb(b), r));
+	}
+	ok(files, "every replayed name is the file's");
+
+	str_init(&g, 0);
+	str_init(&bad, 0);
+	str_init(&base, 0);
+	mdir_index_serialize(st, &base);
+	mstore_uids_deinit(&st->op.uids);
+	st->op = (struct mdir_flag_op){.mode = MSTORE_FLAGS_ADD,
+				       .flags = MSTORE_F_ANSWERED,
+				       .modseq = st->highestmodseq};
+	for (unsigned i = 0; i < 3; i++)
+		mstore_uids_push(&st->op.uids, uids[i == 2 ? 6 : 3 + i]);
+	mdir_log_group_build(st, NULL, 0, 77, 32, &g);
+	flags_tamper(&g, true, 0, &bad);
+	mdir_index_parse(base.data, base.len, &copy);
+	mdir_log_replay(&copy, 77, bad.data, bad.len, 32, &res);
+	ok(res.groups == 0 && res.why != NULL, "ranges out of order: refused");
+	flags_tamper(&g, false, st->uidnext, &bad);
+	mdir_log_replay(&copy, 77, bad.data, bad.len, 32, &res);
+	ok(res.groups == 0 && res.why != NULL, "a uid at UIDNEXT: refused");
+	st->op.modseq = st->highestmodseq + 1;
+	str_clear(&g);
+	mdir_log_group_build(st, NULL, 0, 77, 32, &g);
+	mdir_log_replay(&copy, 77, g.data, g.len, 32, &res);
+	ok(res.groups == 0 && res.why != NULL, "a modseq above the header's");
+	ok((copy.recs[3].m.flags & MSTORE_F_ANSWERED) == 0, "nothing applied");
+	mdir_state_clear(&copy);
+	mstore_uids_deinit(&st->op.uids);
+
+	for (unsigned i = 0; i < 60; i++) {
+		files &= store_many(a, uids, 200, MSTORE_FLAGS_ADD,
+				    MSTORE_F_SEEN, 0);
+		files &= store_many(a, uids, 200, MSTORE_FLAGS_REMOVE,
+				    MSTORE_F_SEEN, 0);
+	}
+	is_int(mstore_mailbox_sync(b, &terr), 1, "120 STOREs of 200");
+	ok(files && st->names.len < 200000 && mdir_mb(b)->st.names.len < 200000,
+	   "old names trimmed (%zu and %zu bytes in memory)", st->names.len,
+	   mdir_mb(b)->st.names.len);
+	ok(same_state(st, &mdir_mb(b)->st, "after trimming"), "still equal");
+	str_deinit(&g);
+	str_deinit(&bad);
+	str_deinit(&base);
+	mstore_mailbox_close(&a);
+	mstore_mailbox_close(&b);
+}
+
 static void version1(struct mstore *s)
 {
 	struct mstore_mailbox *mb = t_mb_open(s, "Box", true);
@@ -701,6 +829,7 @@ int main(void)
 	torn(s);
 	corrupt_middle(s);
 	atomic_group(s);
+	flag_ops(s);
 	version1(s);
 	notify(s);
 	quiet_cache(s);
