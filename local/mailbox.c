@@ -78,8 +78,34 @@ static int quota_ok(struct copy_ctx *c, const char **error_r)
 	return r > 0 ? 1 : -1;
 }
 
-/* Drops the CR of each CRLF; the queue holds no bare CR, but a CR at the
- * end of a block waits for the next block to be sure. */
+/* Appends in[0..n) to out without the CR of each CRLF; a CR at the end
+ * of the block waits in *cr for the next block to be sure (the queue holds
+ * no bare CR, but nothing here relies on it). Runs between CRs are copied
+ * whole. */
+static void crlf_to_lf(const char *in, size_t n, bool *cr, struct str *out)
+{
+	const char *p, *end = in + n;
+
+	if (*cr && n > 0 && in[0] != '\n')
+		str_putc(out, '\r');
+	*cr = false;
+	while (in < end) {
+		p = memchr(in, '\r', (size_t)(end - in));
+		if (p == NULL) {
+			str_append(out, in, (size_t)(end - in));
+			return;
+		}
+		str_append(out, in, (size_t)(p - in));
+		if (p + 1 == end) {
+			*cr = true;
+			return;
+		}
+		if (p[1] != '\n')
+			str_putc(out, '\r');
+		in = p + 1;
+	}
+}
+
 static int copy_write(void *ctx, int fd, const char **error_r)
 {
 	struct copy_ctx *c = ctx;
@@ -95,13 +121,7 @@ static int copy_write(void *ctx, int fd, const char **error_r)
 		   c->msg->sender, c->delivered_to);
 	while (r > 0 && (n = content_pread(c->msg, pos, in, sizeof(in))) > 0) {
 		pos += (uint64_t)n;
-		for (ssize_t i = 0; i < n; i++) {
-			if (cr && in[i] != '\n')
-				str_putc(&out, '\r');
-			cr = in[i] == '\r';
-			if (!cr)
-				str_putc(&out, in[i]);
-		}
+		crlf_to_lf(in, (size_t)n, &cr, &out);
 		c->written += out.len;
 		r = file_write_all(fd, out.data, out.len, error_r);
 		str_clear(&out);

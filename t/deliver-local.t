@@ -56,6 +56,23 @@ def test_exact_copy():
              r"nrcpt=1 \(queue active\)", "from= log line")
 
 
+def test_block_edges():
+    # Bodies of 80,000 empty lines (CR LF each) cross local's 64 KiB read
+    # blocks; with subjects one byte apart, one of the two has a CR as the
+    # last byte of a block, whose LF comes with the next block.
+    for subject in ("edge", "edge2"):
+        before = len(inst.messages("carol@localhost"))
+        body = "Subject: %s\r\n\r\n%s.\r\n" % (subject, "\r\n" * 80000)
+        dt.send(P, "s@example.org", ["carol@localhost"], body)
+        m = inst.wait_messages("carol@localhost", before + 1)
+        got = [v for v in m.values() if b"Subject: %s\n" % subject.encode()
+               in v]
+        tap.ok(len(got) == 1 and b"\r" not in got[0] and
+               got[0].endswith(b"\nSubject: %s\n\n" % subject.encode() +
+                               b"\n" * 80000),
+               "%s: 80,000 lines, each CR LF stored as LF" % subject)
+
+
 def test_two_rcpts_and_extension():
     qid = dt.send(P, "s@example.org", ["alice@localhost", "bob+x@localhost"],
                   "Subject: two\r\n\r\nhi\r\n.\r\n")
@@ -165,6 +182,7 @@ try:
     test_unknown_user_bounced()
     test_loops()
     test_file_target_deferred()
+    test_block_edges()
     tap.is_(inst.sanitizer_reports(), [], "no sanitizer reports")
 finally:
     inst.stop_quietly()
