@@ -81,7 +81,8 @@ def test_overlap():
     tap.ok(slowest >= 2 * DELAY * 0.9,
            "but not before the fsyncs were done (%.2f s)" % slowest)
     tap.is_(other_ehlo[0], 250, "a session in the same process meanwhile")
-    tap.ok(other_time < DELAY,
+    # Held behind the commits it would wait seconds (the old way: 3.6 s).
+    tap.ok(other_time < 1.0,
            "answered at once (%.2f s), not after the commits" % other_time)
     other.close()
     ids = set(re.search(r"queued as (\w+)", r[0][1]).group(1)
