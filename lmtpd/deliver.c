@@ -19,9 +19,9 @@
 
 #include "file.h"
 #include "lmtpd.h"
-#include "local.h"
 #include "mail_date.h"
 #include "maildir.h"
+#include "maildir_quota.h"
 #include "msg.h"
 
 #define COPY_BUF 65536
@@ -90,7 +90,7 @@ static int copy_quota_ok(struct copy_ctx *c, const char **error_r)
 
 	if (c->quota == 0)
 		return 1;
-	r = local_quota_room(c->path, c->quota, size, error_r);
+	r = maildir_quota_room(c->path, c->quota, size, error_r);
 	if (r == 0) {
 		c->over_quota = true;
 		*error_r = "mailbox is over quota";
@@ -218,7 +218,7 @@ static void deliver_one(struct session *s, const struct lmtpd_rcpt *r,
 	saved = errno;
 	str_clear(reply_r);
 	if (ret > 0 && c.quota != 0)
-		local_quota_add(path.data, c.written);
+		maildir_quota_add(path.data, c.written);
 	if (ret >= 0)
 		str_printf(reply_r, "250 2.0.0 <%s> Ok: delivered as %s",
 			   r->address, s->queue_id);

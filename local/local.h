@@ -2,7 +2,7 @@
  * qmgr per connection (lib/deliver_proto.h), each recipient resolved
  * through users_table, virtual_alias_maps and alias_maps (resolve.c,
  * target.c) and delivered into Maildir++ mailboxes under $mail_store
- * (mailbox.c, with quotas: quota.c), or by alias targets into files
+ * (mailbox.c, with quotas: lib/maildir_quota.c), or by alias targets into files
  * (file.c) and commands (command.c). */
 #ifndef POSTERN_LOCAL_H
 #define POSTERN_LOCAL_H
@@ -97,14 +97,6 @@ void local_deliver_file(const struct local_config *cfg, struct local_msg *msg,
 void local_deliver_command(const struct local_config *cfg,
 			   struct local_msg *msg, const char *command,
 			   const char *rcpt, struct local_result *res);
-
-/* Maildir quota (quota.c), kept in the Maildir++ "maildirsize" file: 1
- * when size more bytes fit under limit, 0 when they do not, -1 with
- * *error_r (static) when the Maildir cannot be measured. */
-int local_quota_room(const char *maildir, uint64_t limit, uint64_t size,
-		     const char **error_r);
-/* Records bytes more in maildirsize after a delivery (best effort). */
-void local_quota_add(const char *maildir, uint64_t bytes);
 
 /* Alias values (target.c): the next target of the value at *p (commas
  * and blanks separate; "quoted" targets may hold both; an unquoted

@@ -17,6 +17,7 @@
 #include "file.h"
 #include "local.h"
 #include "maildir.h"
+#include "maildir_quota.h"
 
 #define COPY_BUF 65536
 
@@ -68,7 +69,7 @@ static int quota_ok(struct copy_ctx *c, const char **error_r)
 
 	if (c->quota == 0)
 		return 1;
-	r = local_quota_room(c->path, c->quota, c->msg->size, &c->quota_error);
+	r = maildir_quota_room(c->path, c->quota, c->msg->size, &c->quota_error);
 	if (r == 0) {
 		c->over_quota = true;
 		*error_r = "mailbox is over quota";
@@ -184,7 +185,7 @@ void local_deliver_maildir(const struct local_config *cfg,
 	d.key = key.data;
 	r = maildir_deliver(&d, copy_write, &c, &err);
 	if (r > 0 && c.quota != 0)
-		local_quota_add(path, c.written);
+		maildir_quota_add(path, c.written);
 	if (r >= 0)
 		local_result_set(res, LOCAL_SENT, "2.0.0",
 				 "delivered to maildir");

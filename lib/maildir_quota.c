@@ -1,4 +1,4 @@
-/* quota.c: how full a Maildir is, kept in the Maildir++ "maildirsize"
+/* maildir_quota.c: how full a Maildir is (maildir_quota.h), kept in the Maildir++ "maildirsize"
  * file that Courier and Dovecot also read: a first line with the limit
  * ("51200000S"), then lines "BYTES COUNT", one written by each
  * recalculation and one appended by each delivery. The sum is trusted
@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "file.h"
-#include "local.h"
+#include "maildir_quota.h"
 #include "num.h"
+#include "str.h"
 
 #define MAILDIRSIZE_MAX 5120
 
@@ -147,8 +148,8 @@ static void write_cache(const char *file, uint64_t limit, uint64_t bytes,
 	(void)file_write_atomic(file, buf, (size_t)n, 0600, &err);
 }
 
-int local_quota_room(const char *maildir, uint64_t limit, uint64_t size,
-		     const char **error_r)
+int maildir_quota_room(const char *maildir, uint64_t limit, uint64_t size,
+		       const char **error_r)
 {
 	struct str file;
 	uint64_t bytes = 0, count = 0;
@@ -170,7 +171,7 @@ int local_quota_room(const char *maildir, uint64_t limit, uint64_t size,
 	return bytes + size <= limit ? 1 : 0;
 }
 
-void local_quota_add(const char *maildir, uint64_t bytes)
+void maildir_quota_add(const char *maildir, uint64_t bytes)
 {
 	struct str file;
 	char line[64];
