@@ -17,30 +17,11 @@
 
 static struct imapd_config config;
 
-static unsigned clamp_ms(long long seconds)
-{
-	return seconds > 86400 ? 86400u * 1000u : (unsigned)seconds * 1000u;
-}
-
 static int imapd_pre_init(struct server *srv, const char **error_r)
 {
-	struct conf *conf = server_conf(srv);
-	struct tls_server_config tc = {
-	    .cert_file = conf_get(conf, "imapd_tls_cert_file"),
-	    .key_file = conf_get(conf, "imapd_tls_key_file"),
-	};
-
-	config.tls_wrapper = conf_get_bool(conf, "imapd_tls_wrappermode");
-	if (tc.cert_file[0] == '\0') {
-		if (config.tls_wrapper) {
-			*error_r = "imapd_tls_wrappermode is set but "
-				   "imapd_tls_cert_file is empty";
-			return -1;
-		}
-		return 1;
-	}
-	config.tls = tls_server_ctx_new(&tc, error_r);
-	return config.tls != NULL ? 1 : -1;
+	return tls_server_ctx_from_conf(server_conf(srv), "imapd",
+					&config.tls_wrapper, &config.tls,
+					error_r);
 }
 
 static int imapd_post_init(struct server *srv, const char **error_r)
@@ -56,12 +37,10 @@ static int imapd_post_init(struct server *srv, const char **error_r)
 		return -1;
 	config.conf = conf;
 	config.hostname = conf_get(conf, "myhostname");
-	config.tls_auth_only = conf_get_bool(conf, "imapd_tls_auth_only") &&
-			       config.tls != NULL;
-	config.login_timeout_ms =
-	    clamp_ms(conf_get_time(conf, "imapd_login_timeout"));
-	config.idle_timeout_ms =
-	    clamp_ms(conf_get_time(conf, "imapd_idle_timeout"));
+	config.tls_auth_only =
+	    conf_get_bool(conf, "imapd_tls_auth_only") && config.tls != NULL;
+	config.login_timeout_ms = conf_get_msecs(conf, "imapd_login_timeout");
+	config.idle_timeout_ms = conf_get_msecs(conf, "imapd_idle_timeout");
 	config.max_line = (size_t)conf_get_size(conf, "imapd_max_line_length");
 	config.literal_limit =
 	    (uint64_t)conf_get_size(conf, "imapd_literal_size_limit");

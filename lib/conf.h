@@ -82,6 +82,9 @@ int conf_override_all(struct conf *c, const struct conf_setting *settings,
 const char *conf_get(struct conf *c, const char *name);
 long long conf_get_int(struct conf *c, const char *name);
 long long conf_get_time(struct conf *c, const char *name);
+/* A TIME parameter in milliseconds, at most a day (the daemons' timeouts
+ * and sleeps, for event timers). */
+unsigned conf_get_msecs(struct conf *c, const char *name);
 long long conf_get_size(struct conf *c, const char *name);
 bool conf_get_bool(struct conf *c, const char *name);
 /* The items of a LIST parameter, NULL-terminated (see conf_list_split()). */

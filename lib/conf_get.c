@@ -57,6 +57,13 @@ long long conf_get_time(struct conf *c, const char *name)
 	return checked_entry(c, name, CONF_TIME)->num;
 }
 
+unsigned conf_get_msecs(struct conf *c, const char *name)
+{
+	long long seconds = conf_get_time(c, name);
+
+	return seconds > 86400 ? 86400u * 1000u : (unsigned)seconds * 1000u;
+}
+
 long long conf_get_size(struct conf *c, const char *name)
 {
 	return checked_entry(c, name, CONF_SIZE)->num;

@@ -135,6 +135,15 @@ struct tls_ctx *tls_client_ctx_new(const struct tls_client_config *cfg,
 /* Frees the context; connections made from it must be freed first. */
 void tls_ctx_free(struct tls_ctx **ctxp);
 
+struct conf;
+/* The server context of a daemon from PREFIX_tls_cert_file,
+ * PREFIX_tls_key_file and PREFIX_tls_wrappermode (imapd, pop3d): *ctx_r
+ * stays NULL without a certificate (no STARTTLS), which is an error only
+ * in wrapper mode. Returns 1, or -1 with *error_r. */
+int tls_server_ctx_from_conf(struct conf *conf, const char *prefix,
+			     bool *wrapper_r, struct tls_ctx **ctx_r,
+			     const char **error_r);
+
 /* A server-side connection on fd (non-blocking, not owned: never closed
  * here). The fd must carry nothing but TLS from now on. */
 struct tls_conn *tls_conn_server(struct tls_ctx *ctx, int fd,

@@ -16,11 +16,6 @@
 
 static struct lmtpd_config config;
 
-static unsigned clamp_ms(long long seconds)
-{
-	return seconds > 86400 ? 86400u * 1000u : (unsigned)seconds * 1000u;
-}
-
 static int lmtpd_post_init(struct server *srv, const char **error_r)
 {
 	struct conf *conf = server_conf(srv);
@@ -49,7 +44,7 @@ static int lmtpd_post_init(struct server *srv, const char **error_r)
 	config.cmd_max = line_max < LMTPD_CMD_MIN	  ? LMTPD_CMD_MIN
 			 : line_max > LMTPD_DATA_LINE_MAX ? LMTPD_DATA_LINE_MAX
 							  : (size_t)line_max;
-	config.timeout_ms = clamp_ms(conf_get_time(conf, "lmtpd_timeout"));
+	config.timeout_ms = conf_get_msecs(conf, "lmtpd_timeout");
 	config.recipient_limit =
 	    (long)conf_get_int(conf, "lmtpd_recipient_limit");
 	if (config.mail_store[0] != '/' || config.temp_directory[0] != '/') {

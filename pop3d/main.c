@@ -15,30 +15,11 @@
 
 static struct pop3d_config config;
 
-static unsigned clamp_ms(long long seconds)
-{
-	return seconds > 86400 ? 86400u * 1000u : (unsigned)seconds * 1000u;
-}
-
 static int pop3d_pre_init(struct server *srv, const char **error_r)
 {
-	struct conf *conf = server_conf(srv);
-	struct tls_server_config tc = {
-	    .cert_file = conf_get(conf, "pop3d_tls_cert_file"),
-	    .key_file = conf_get(conf, "pop3d_tls_key_file"),
-	};
-
-	config.tls_wrapper = conf_get_bool(conf, "pop3d_tls_wrappermode");
-	if (tc.cert_file[0] == '\0') {
-		if (config.tls_wrapper) {
-			*error_r = "pop3d_tls_wrappermode is set but "
-				   "pop3d_tls_cert_file is empty";
-			return -1;
-		}
-		return 1;
-	}
-	config.tls = tls_server_ctx_new(&tc, error_r);
-	return config.tls != NULL ? 1 : -1;
+	return tls_server_ctx_from_conf(server_conf(srv), "pop3d",
+					&config.tls_wrapper, &config.tls,
+					error_r);
 }
 
 static int pop3d_post_init(struct server *srv, const char **error_r)
@@ -58,7 +39,7 @@ static int pop3d_post_init(struct server *srv, const char **error_r)
 	/* Without a certificate there is no TLS to wait for. */
 	config.tls_auth_only =
 	    conf_get_bool(conf, "pop3d_tls_auth_only") && config.tls != NULL;
-	config.timeout_ms = clamp_ms(conf_get_time(conf, "pop3d_timeout"));
+	config.timeout_ms = conf_get_msecs(conf, "pop3d_timeout");
 	config.max_line = (size_t)conf_get_size(conf, "pop3d_max_line_length");
 	config.mail_store = conf_get(conf, "mail_store");
 	if (config.mail_store[0] != '/') {

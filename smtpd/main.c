@@ -17,11 +17,6 @@
 
 static struct smtpd_config config;
 
-static unsigned clamp_ms(long long seconds)
-{
-	return seconds > 86400 ? 86400u * 1000u : (unsigned)seconds * 1000u;
-}
-
 static int smtpd_load_tls(struct conf *conf, const char **error_r)
 {
 	const char *level = conf_get(conf, "smtpd_tls_security_level");
@@ -95,7 +90,7 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	config.cmd_max = line_max < SMTPD_CMD_MIN	  ? SMTPD_CMD_MIN
 			 : line_max > SMTPD_DATA_LINE_MAX ? SMTPD_DATA_LINE_MAX
 							  : (size_t)line_max;
-	config.timeout_ms = clamp_ms(conf_get_time(conf, "smtpd_timeout"));
+	config.timeout_ms = conf_get_msecs(conf, "smtpd_timeout");
 	config.recipient_limit =
 	    (long)conf_get_int(conf, "smtpd_recipient_limit");
 	config.soft_error_limit =
@@ -104,8 +99,7 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	    (long)conf_get_int(conf, "smtpd_hard_error_limit");
 	config.junk_limit =
 	    (long)conf_get_int(conf, "smtpd_junk_command_limit");
-	config.error_sleep_ms =
-	    clamp_ms(conf_get_time(conf, "smtpd_error_sleep_time"));
+	config.error_sleep_ms = conf_get_msecs(conf, "smtpd_error_sleep_time");
 	config.helo_required = conf_get_bool(conf, "smtpd_helo_required");
 	config.vrfy_disabled = conf_get_bool(conf, "disable_vrfy_command");
 	config.forbid_bare_lf =

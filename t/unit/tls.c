@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "conf.h"
 #include "event.h"
 #include "file.h"
 #include "iobuf.h"
@@ -695,6 +696,49 @@ static void test_dane(void)
 	tls_ctx_free(&cctx);
 }
 
+/* tls_server_ctx_from_conf(): imapd's and pop3d's PREFIX_tls_* set. */
+static struct tls_ctx *from_conf(const char *text, bool *wrapper,
+				 const char **err)
+{
+	struct conf *c = conf_parse_buffer("test", text, strlen(text), 0, err);
+	struct tls_ctx *ctx = NULL;
+	int r = c == NULL
+		    ? -1
+		    : tls_server_ctx_from_conf(c, "imapd", wrapper, &ctx, err);
+
+	if (r < 0)
+		ctx = NULL;
+	conf_free(&c);
+	return r < 0 ? (struct tls_ctx *)-1 : ctx;
+}
+
+static void test_from_conf(void)
+{
+	struct str text;
+	struct tls_ctx *ctx;
+	bool wrapper = true;
+	const char *err = "";
+
+	ctx = from_conf("", &wrapper, &err);
+	ok(ctx == NULL && !wrapper, "no certificate: no context, no error");
+	ctx = from_conf("imapd_tls_wrappermode = yes\n", &wrapper, &err);
+	ok(ctx == (struct tls_ctx *)-1, "wrapper mode without a certificate:");
+	is_str(err,
+	       "imapd_tls_wrappermode is set but imapd_tls_cert_file is empty",
+	       "the error says which parameters");
+	str_init(&text, 0);
+	str_printf(&text,
+		   "smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n"
+		   "imapd_tls_wrappermode = yes\n",
+		   cert, key);
+	ctx = from_conf(text.data, &wrapper, &err);
+	ok(ctx != NULL && ctx != (struct tls_ctx *)-1 && wrapper,
+	   "the smtpd certificate by default, wrapper mode on");
+	if (ctx != NULL && ctx != (struct tls_ctx *)-1)
+		tls_ctx_free(&ctx);
+	str_deinit(&text);
+}
+
 int main(void)
 {
 	const char *err;
@@ -702,6 +746,7 @@ int main(void)
 	loop = event_loop_new(&err);
 	test_self_signed();
 	test_server_ctx_errors();
+	test_from_conf();
 	test_client_ctx_errors();
 	test_names();
 	test_round_trip();
