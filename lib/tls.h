@@ -173,6 +173,13 @@ int tls_conn_set_tlsa(struct tls_conn *c, const char *base_domain,
  * failed: hostname mismatch"). The caller bounds the time it allows. */
 int tls_conn_handshake(struct tls_conn *c, unsigned *events_r,
 		       const char **error_r);
+struct event_io;
+/* tls_conn_handshake() for a session on an event loop: 1 when complete
+ * (buf then reads and writes through TLS), 0 when it waits (io now asks
+ * for the events the handshake needs), -1 with *error_r when it failed
+ * (end the session). */
+int tls_conn_handshake_io(struct tls_conn *c, struct event_io *io,
+			  struct iobuf *buf, const char **error_r);
 
 /* The transport for iobuf_new_transport()/iobuf_set_transport(), with the
  * struct tls_conn as its ctx, once the handshake is complete (before, and

@@ -357,6 +357,19 @@ int tls_conn_handshake(struct tls_conn *c, unsigned *events_r,
 	return -1;
 }
 
+int tls_conn_handshake_io(struct tls_conn *c, struct event_io *io,
+			  struct iobuf *buf, const char **error_r)
+{
+	unsigned events;
+	int r = tls_conn_handshake(c, &events, error_r);
+
+	if (r == 0 && event_io_modify(io, events, error_r) < 0)
+		return -1;
+	if (r == 1)
+		iobuf_set_transport(buf, &tls_iobuf_transport, c);
+	return r;
+}
+
 /* ---- the transport */
 
 /* Maps a failed SSL_read/SSL_write to errno and the want flags. */

@@ -394,22 +394,15 @@ static void session_greet(struct session *s)
 static void session_handshake(struct session *s)
 {
 	const char *err;
-	unsigned events = 0;
-	int r = tls_conn_handshake(s->tls, &events, &err);
+	int r = tls_conn_handshake_io(s->tls, s->io, s->buf, &err);
 
 	if (r < 0) {
 		msg_info("%s[%s]: %s", s->client_name, s->client_addr, err);
 		session_end(s);
 		return;
 	}
-	if (r == 0) {
-		if (event_io_modify(s->io, events, &err) < 0) {
-			msg_warn("%s", err);
-			session_end(s);
-		}
+	if (r == 0)
 		return;
-	}
-	iobuf_set_transport(s->buf, &tls_iobuf_transport, s->tls);
 	s->tls_active = true;
 	msg_info("%s[%s]: TLS connection established: %s", s->client_name,
 		 s->client_addr, tls_conn_summary(s->tls));
