@@ -298,6 +298,52 @@ int sock_accept(int listen_fd, int *fd_r, const char **error_r)
 	return sock_fail(error_r, "accept", "connection", errno);
 }
 
+int sock_peer(int fd, char *addr, size_t addr_size, char *port,
+	      size_t port_size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	unsigned p;
+
+	snprintf(addr, addr_size, "unknown");
+	if (port != NULL && port_size > 0)
+		port[0] = '\0';
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_UNIX) {
+		snprintf(addr, addr_size, "unix");
+		return 0;
+	}
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		p = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)&ss;
+
+		/* a dual-stack listener's IPv4 client: shown as IPv4 */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+				  sizeof(host));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, host,
+				  sizeof(host));
+		p = ntohs(in6->sin6_port);
+	} else {
+		return -1;
+	}
+	if (strlen(host) >= addr_size)
+		return -1;
+	memcpy(addr, host, strlen(host) + 1);
+	if (port != NULL && port_size > 0)
+		snprintf(port, port_size, "%u", p);
+	return 1;
+}
+
 int sock_name(int fd, bool peer, struct str *out, const char **error_r)
 {
 	struct sockaddr_storage ss;

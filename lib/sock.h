@@ -55,5 +55,13 @@ int sock_set_cloexec(int fd, bool on, const char **error_r);
  * out: "192.0.2.1:25", "[2001:db8::1]:25", or "unix:PATH" ("unix:" when
  * unnamed). */
 int sock_name(int fd, bool peer, struct str *out, const char **error_r);
+/* The peer of a daemon's connection: its address without brackets
+ * ("192.0.2.1", "2001:db8::1"; an IPv4 client of a dual-stack listener
+ * as IPv4, not ::ffff:192.0.2.1) in addr and its port in port (NULL: not
+ * wanted). Returns 1 for TCP; 0 for a UNIX socket (addr "unix"); -1 when
+ * it cannot be told or does not fit (addr "unknown"). Ports are "" but
+ * for TCP. */
+int sock_peer(int fd, char *addr, size_t addr_size, char *port,
+	      size_t port_size);
 
 #endif

@@ -232,36 +232,12 @@ static void session_io(struct event_io *io, int fd, unsigned events, void *ctx)
  * UNIX socket. */
 static void session_peer(struct session *s)
 {
-	struct str name;
-	const char *err, *colon, *host;
-	size_t hlen;
-
-	str_init(&name, 64);
 	memcpy(s->client_name, "unknown", sizeof("unknown"));
-	memcpy(s->client_addr, "unknown", sizeof("unknown"));
-	if (sock_name(s->fd, true, &name, &err) < 0 ||
-	    (colon = strrchr(name.data, ':')) == NULL) {
-		str_deinit(&name);
-		return;
-	}
-	if (strncmp(name.data, "unix:", 5) == 0) {
+	if (sock_peer(s->fd, s->client_addr, sizeof(s->client_addr), NULL, 0) ==
+	    0) {
 		s->client_unix = true;
 		memcpy(s->client_name, "localhost", sizeof("localhost"));
-		memcpy(s->client_addr, "unix", sizeof("unix"));
-		str_deinit(&name);
-		return;
 	}
-	host = name.data;
-	hlen = (size_t)(colon - host);
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		host++;
-		hlen -= 2;
-	}
-	if (hlen < sizeof(s->client_addr)) {
-		memcpy(s->client_addr, host, hlen);
-		s->client_addr[hlen] = '\0';
-	}
-	str_deinit(&name);
 }
 
 void lmtpd_session_start(struct server *srv, const struct lmtpd_config *cfg,

@@ -241,9 +241,8 @@ static void session_line(struct session *s, const struct iobuf_line *line)
 static bool session_can_read(const struct session *s)
 {
 	return !s->paused && s->auth_req == NULL && s->commit == NULL &&
-	       s->peername == NULL &&
-	       s->state != SMTPD_TLS_REPLY && s->state != SMTPD_TLS_HANDSHAKE &&
-	       s->state != SMTPD_CLOSING;
+	       s->peername == NULL && s->state != SMTPD_TLS_REPLY &&
+	       s->state != SMTPD_TLS_HANDSHAKE && s->state != SMTPD_CLOSING;
 }
 
 /* Reads one unit of input; returns the iobuf status. */
@@ -435,35 +434,12 @@ static void session_io(struct event_io *io, int fd, unsigned events, void *ctx)
 		session_run(s);
 }
 
-/* Fills client_addr and client_port from "a.b.c.d:p" or "[v6]:p". */
 static void session_peer(struct session *s)
 {
-	struct str name;
-	const char *err, *colon, *host;
-	size_t hlen;
-
-	str_init(&name, 64);
 	memcpy(s->client_name, "unknown", sizeof("unknown"));
 	memcpy(s->reverse_name, "unknown", sizeof("unknown"));
-	memcpy(s->client_addr, "unknown", sizeof("unknown"));
-	if (sock_name(s->fd, true, &name, &err) < 0 ||
-	    (colon = strrchr(name.data, ':')) == NULL) {
-		str_deinit(&name);
-		return;
-	}
-	host = name.data;
-	hlen = (size_t)(colon - host);
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		host++;
-		hlen -= 2;
-	}
-	if (hlen < sizeof(s->client_addr)) {
-		memcpy(s->client_addr, host, hlen);
-		s->client_addr[hlen] = '\0';
-	}
-	if (strlen(colon + 1) < sizeof(s->client_port))
-		memcpy(s->client_port, colon + 1, strlen(colon + 1) + 1);
-	str_deinit(&name);
+	(void)sock_peer(s->fd, s->client_addr, sizeof(s->client_addr),
+			s->client_port, sizeof(s->client_port));
 }
 
 void smtpd_session_start(struct server *srv, const struct smtpd_config *cfg,

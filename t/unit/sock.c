@@ -155,6 +155,25 @@ static void tcp_roundtrip(const char *addr, const char *prefix, int family)
 	str_clear(&name);
 	sock_name(afd, true, &name, &err);
 	ok(name.len > 0, "peer name %s", name.data);
+	{
+		char a[64], p[8], want[16];
+		struct sockaddr_storage cs;
+		socklen_t clen = sizeof(cs);
+
+		getsockname(cfd, (struct sockaddr *)&cs, &clen);
+		snprintf(want, sizeof(want), "%u",
+			 (unsigned)ntohs(
+			     family == AF_INET
+				 ? ((struct sockaddr_in *)&cs)->sin_port
+				 : ((struct sockaddr_in6 *)&cs)->sin6_port));
+		ok(sock_peer(afd, a, sizeof(a), p, sizeof(p)) == 1 &&
+		       strcmp(a, family == AF_INET ? "127.0.0.1" : "::1") ==
+			   0 &&
+		       strcmp(p, want) == 0,
+		   "sock_peer: %s and port %s", a, p);
+		ok(sock_peer(afd, a, 3, NULL, 0) == -1 && strcmp(a, "un") == 0,
+		   "sock_peer: an address too long for the buffer is unknown");
+	}
 	close(afd);
 	close(cfd);
 	close(lfd);
@@ -180,9 +199,26 @@ static void test_tcp(void)
 	}
 }
 
+static void test_peer_unix(void)
+{
+	int sv[2];
+	char a[64] = "x", p[8] = "x";
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	ok(sock_peer(sv[0], a, sizeof(a), p, sizeof(p)) == 0 &&
+	       strcmp(a, "unix") == 0 && p[0] == '\0',
+	   "sock_peer: a UNIX socket is \"unix\"");
+	close(sv[0]);
+	close(sv[1]);
+	ok(sock_peer(-1, a, sizeof(a), NULL, 0) == -1 &&
+	       strcmp(a, "unknown") == 0,
+	   "sock_peer: a bad fd is unknown");
+}
+
 int main(void)
 {
 	test_unix(tap_tmpdir());
+	test_peer_unix();
 	test_tcp();
 	return tap_done();
 }
