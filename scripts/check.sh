@@ -10,17 +10,8 @@ fuzz_seconds=${FUZZ_SECONDS:-30}
 "$src/scripts/deps.sh" test
 cd "$src"
 # Some tests run daemons and commands as other users (nobody, the mail
-# users): they must be able to reach the build tree even when the
-# checkout lives in a private folder (mktemp -d makes it 0700), so the
-# checkout and the folders above it that we own get the search bit (x,
-# not the read bit: nobody can list them).
-d=$src
-while [ "$d" != / ]; do
-	if [ -O "$d" ] && [ -n "$(find "$d" -maxdepth 0 ! -perm -o+x)" ]; then
-		chmod go+x "$d" && echo "check.sh: $d made searchable (go+x)"
-	fi
-	d=$(dirname "$d")
-done
+# users): they must reach the build tree even in a private folder.
+"$src/scripts/searchable.sh" "$src"
 autoreconf -fi
 step() { printf '\n=== %s\n' "$*"; }
 

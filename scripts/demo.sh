@@ -25,6 +25,9 @@ if [ "$(id -u)" -eq 0 ] && ! id postern >/dev/null 2>&1; then
 	useradd --system --no-create-home --home-dir /nonexistent \
 		--shell /usr/sbin/nologin postern
 fi
+# The daemons (as "postern") must reach the instance, also when the
+# checkout lives in a private folder such as /root.
+"$src/scripts/searchable.sh" "$src"
 [ -d "$inst" ] && "$postern" -c "$inst" stop >/dev/null 2>&1 || true
 rm -rf "$inst"
 "$postern" init "$inst"
