@@ -34,7 +34,7 @@ static int proto_wait(int sock, short events, int timeout_ms)
 	return r > 0 ? 1 : -1;
 }
 
-int deliver_fd_send(int sock, int fd, int timeout_ms, const char **error_r)
+ssize_t deliver_fd_sendmsg(int sock, int fd, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -55,12 +55,20 @@ int deliver_fd_send(int sock, int fd, int timeout_ms, const char **error_r)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		n = sendmsg(sock, &m, flags | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int deliver_fd_send(int sock, int fd, int timeout_ms, const char **error_r)
+{
+	ssize_t n;
+
 	for (;;) {
-		n = sendmsg(sock, &m, MSG_NOSIGNAL);
+		n = deliver_fd_sendmsg(sock, fd, 0);
 		if (n == 1)
 			return 1;
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0 && errno == EAGAIN &&
 		    proto_wait(sock, POLLOUT, timeout_ms) > 0)
 			continue;

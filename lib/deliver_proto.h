@@ -21,6 +21,8 @@
 #ifndef POSTERN_DELIVER_PROTO_H
 #define POSTERN_DELIVER_PROTO_H
 
+#include <sys/types.h>
+
 #define DELIVER_PROTOCOL "delivery"
 #define DELIVER_VERSION 1
 /* Recipients in one request (qmgr sends at most this many). */
@@ -30,6 +32,10 @@
  * bounds the wait for room in the socket. Returns 1 or -1 with *error_r
  * (static until the next call). */
 int deliver_fd_send(int sock, int fd, int timeout_ms, const char **error_r);
+/* One try of the same: sendmsg() with flags (MSG_DONTWAIT for an event
+ * loop), EINTR retried. Returns sendmsg()'s result (1 when sent), errno
+ * set. */
+ssize_t deliver_fd_sendmsg(int sock, int fd, int flags);
 /* Receives the byte and the descriptor sent by deliver_fd_send() into
  * *fd_r (close-on-exec). Returns 1, or -1 (timeout, closed, no
  * descriptor attached). */

@@ -225,28 +225,8 @@ static void request_put(struct attr_out *o, struct queue_file *qf,
 /* Passes the queue file descriptor: 1 sent, 0 wait for room, -1. */
 static int fd_send(struct qmgr_agent *a)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char byte = 'F';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = u.buf,
-			   .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c;
-	ssize_t n;
+	ssize_t n = deliver_fd_sendmsg(a->fd, a->qfd, MSG_DONTWAIT);
 
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &a->qfd, sizeof(int));
-	do
-		n = sendmsg(a->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
 	if (n == 1) {
 		close(a->qfd);
 		a->qfd = -1;
