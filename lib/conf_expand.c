@@ -7,7 +7,6 @@
  * without end or blow up memory ("a = $b$b$b$b", "b = $c$c$c$c", ...). */
 #include "config.h"
 
-#include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -230,27 +229,20 @@ int conf_expand(struct conf *c, const char *text,
 	return expand_text(&x, text, strlen(text));
 }
 
+/* gethostname(2) only, as Postfix: no resolver query at every process
+ * start (which waits for the DNS timeout on a host without a reachable
+ * name server). */
 const char *conf_system_hostname(void)
 {
 	static char *cached;
 	char name[256];
-	struct addrinfo hints = {.ai_flags = AI_CANONNAME}, *res;
 
 	if (cached != NULL)
 		return cached;
 	if (gethostname(name, sizeof(name)) < 0 || name[0] == '\0')
 		return cached = mem_strdup("localhost");
 	name[sizeof(name) - 1] = '\0';
-	if (strchr(name, '.') == NULL &&
-	    getaddrinfo(name, NULL, &hints, &res) == 0) {
-		if (res->ai_canonname != NULL &&
-		    strchr(res->ai_canonname, '.') != NULL)
-			cached = mem_strdup(res->ai_canonname);
-		freeaddrinfo(res);
-	}
-	if (cached == NULL)
-		cached = mem_strdup(name);
-	return cached;
+	return cached = mem_strdup(name);
 }
 
 /* Postfix's rule: the FQDN when the system has one, else the short name

@@ -7,6 +7,7 @@ built master and the test daemon t/svc/echo (plus "fail" -> /bin/false, a
 daemon that exits at once), so nothing needs installing.
 """
 
+import faulthandler
 import os
 import re
 import shutil
@@ -15,6 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
+
+# Under t/time-limit.sh: the stack of a test that hangs, shortly before
+# it is killed, so its log says where it waited.
+if int(os.environ.get("POSTERN_TEST_LIMIT", "0")) > 60:
+    faulthandler.dump_traceback_later(
+        int(os.environ["POSTERN_TEST_LIMIT"]) - 30, exit=False)
 
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))

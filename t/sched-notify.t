@@ -95,9 +95,12 @@ def test_crash_throttle():
            "a crashed agent: deferred 4.3.0 with the reason (%s)"
            % (r and r["text"]))
     t0 = time.monotonic()
-    tap.like(a.log(), r"warning: transport crash unavailable for %ds "
-             r"\(transport_retry_time\): delivery agent crash failed: "
-             % RETRY, "the transport is logged as unavailable")
+    # logged after the deferral and the postmaster's notice
+    unavailable = (r"warning: transport crash unavailable for %ds "
+                   r"\(transport_retry_time\): delivery agent crash failed: "
+                   % RETRY)
+    a.wait_log(unavailable)
+    tap.like(a.log(), unavailable, "the transport is logged as unavailable")
     tap.like(a.log(), r"warning: [0-9A-Z]{16}: transport crash failure -- "
              r"see a previous warning/fatal/panic logfile record",
              "Postfix's warning about the transport failure")
@@ -138,6 +141,7 @@ def test_notices():
     tap.ok(r is not None and r["status"] == "deferred" and
            "connect to transport private/nosvc: " in r["text"],
            "no such service: deferred (%s)" % (r and r["text"]))
+    a.wait_log(r"warning: transport nosvc unavailable for")
     tap.like(a.log(), r"warning: transport nosvc unavailable for",
              "that transport is unavailable too")
     time.sleep(1)
@@ -162,6 +166,7 @@ def test_no_answer():
            r["text"] == "delivery agent hang failed: timeout",
            "an agent that never answers: deferred after ipc_timeout (%s)"
            % (r and r["text"]))
+    b.wait_log(r"warning: transport hang unavailable for %ds" % RETRY)
     tap.like(b.log(), r"warning: transport hang unavailable for %ds"
              % RETRY, "and its transport is unavailable")
 
