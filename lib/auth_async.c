@@ -1,12 +1,11 @@
 /* auth_async.c: the auth daemon's client on the event loop (see
  * auth_async.h). A channel is one connection: the daemon's hello, then
  * requests written as they come and replies matched to them in order. The
- * shared channel carries "exists" requests while any is pending and is
- * closed when none is: a kept connection would keep the auth process it
- * reached from retiring after max_use, and with the usual maxproc of 1
- * no new one could start meanwhile (new connections would wait in the
- * listen queue until they time out). A verify channel carries one request
- * and is closed after its reply. */
+ * shared channel carries "exists" requests and is kept for the next ones
+ * until it has been idle for AUTH_ASYNC_IDLE_MS: not longer, because an
+ * auth process that the master retires (reload) serves its clients until
+ * they leave. A verify channel carries one request and is closed after
+ * its reply. */
 #include "config.h"
 
 #include <stdio.h>
@@ -27,13 +26,15 @@
 /* An "exists" whose kept connection broke is sent once more. */
 #define AUTH_ASYNC_TRIES 2
 #define AUTH_ASYNC_ERROR_MAX 160
+/* The shared channel is closed after this long without a request. */
+#define AUTH_ASYNC_IDLE_MS 2000
 
 struct chan {
 	struct auth_async *a;
 	int fd;
 	struct iobuf *buf;
 	struct event_io *io;
-	struct event_timer *timer; /* armed while a reply is awaited */
+	struct event_timer *timer; /* a reply's timeout, or the idle limit */
 	struct attr_decoder *dec;
 	bool hello_done;
 	struct auth_async_req *head, **tailp; /* sent, awaiting replies */
@@ -176,10 +177,10 @@ static int chan_send(struct chan *ch, struct auth_async_req *req,
 	req->ch = ch;
 	req->next = NULL;
 	req->tries++;
+	if (ch->head == NULL)
+		event_timer_restart(ch->timer, ch->a->timeout_ms);
 	*ch->tailp = req;
 	ch->tailp = &req->next;
-	if (!event_timer_armed(ch->timer))
-		event_timer_restart(ch->timer, ch->a->timeout_ms);
 	return 1;
 }
 
@@ -302,8 +303,13 @@ static void chan_fail(struct chan *ch, const char *error, bool retry)
 
 static void chan_timeout(struct event_timer *timer, void *ctx)
 {
+	struct chan *ch = ctx;
+
 	(void)timer;
-	chan_fail(ctx, "timeout", false);
+	if (ch->head == NULL)
+		chan_close(ch); /* idle */
+	else
+		chan_fail(ch, "timeout", false);
 }
 
 /* Decodes the reply to req: 1, 0, or -1 with *error_r (and *malformed_r
@@ -380,10 +386,8 @@ static bool chan_record(struct chan *ch, struct attr_rec *rec)
 	verify = req->verify;
 	deliver(req, r, r > 0 && verify ? canon : NULL, r < 0 ? err : NULL);
 	/* The callback may have asked again on this channel. */
-	if (!verify && ch->head == NULL) {
-		chan_close(ch);
-		return false;
-	}
+	if (!verify && ch->head == NULL)
+		event_timer_restart(ch->timer, AUTH_ASYNC_IDLE_MS);
 	return !verify;
 }
 

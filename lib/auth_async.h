@@ -5,8 +5,8 @@
  * others go on.
  *
  * "exists" requests share one connection, pipelined (the daemon answers
- * them at once, in order), made when one is asked and closed when none is
- * pending. Each "verify" gets a connection of its
+ * them at once, in order), made when one is asked and kept until it has
+ * been idle for two seconds. Each "verify" gets a connection of its
  * own, because the daemon holds a failure reply back (its per-client
  * delay) and no later reply on that connection could pass it. Every
  * request is bounded by the timeout given to auth_async_new().

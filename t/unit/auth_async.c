@@ -64,7 +64,8 @@ static void fake_release(struct event_timer *t, void *ctx)
 }
 
 /* Replies by user name: yes*, no*, good (verify ok), slow (verify fail
- * after 300 ms), close (connection closed), silent (no answer). */
+ * after 300 ms), close (connection closed), silent (no answer), yes-bye
+ * (yes, then the connection closed). */
 static bool fake_request(struct fake_conn *c, struct attr_rec *r)
 {
 	const char *op = NULL, *user = NULL, *err, *v;
@@ -98,6 +99,10 @@ static bool fake_request(struct fake_conn *c, struct attr_rec *r)
 	}
 	fake_send(c, &o);
 	attr_out_deinit(&o);
+	if (strcmp(user, "yes-bye") == 0) {
+		fake_close(c);
+		return false;
+	}
 	return true;
 }
 
@@ -215,11 +220,66 @@ static void test_broken(struct auth_async *a)
 	(void)auth_async_exists(a, "yes", cb, "y");
 	run(1);
 	is_str(seen.data, "y=1 ", "then a new connection works");
-	is_int(accepted - acc, 3, "three connections made (none kept)");
+	is_int(accepted - acc, 2,
+	       "two connections made (the first try went on the kept one)");
 	str_clear(&seen);
 	(void)auth_async_verify(a, "close", "pw", "smtp", "c", cb, "vc");
 	run(1);
 	is_str(seen.data, "vc=-1 ", "verify: connection closed: -1");
+}
+
+static unsigned open_conns(void)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < nconns; i++)
+		n += conns[i]->fd >= 0;
+	return n;
+}
+
+static void stop_loop(struct event_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	event_loop_stop(loop);
+}
+
+static void pause_loop(unsigned ms)
+{
+	struct event_timer *t = event_timer_add(loop, ms, false, stop_loop, 0);
+	const char *err;
+
+	(void)event_loop_run(loop, &err);
+	event_timer_remove(&t);
+}
+
+/* The exists connection is kept for the next questions, closed after two
+ * idle seconds, and replaced when the daemon closes it. */
+static void test_kept(struct auth_async *a)
+{
+	unsigned acc;
+
+	str_clear(&seen);
+	(void)auth_async_exists(a, "yes1", cb, "k1");
+	run(1);
+	acc = accepted;
+	(void)auth_async_exists(a, "yes2", cb, "k2");
+	run(1);
+	(void)auth_async_exists(a, "no3", cb, "k3");
+	run(1);
+	is_str(seen.data, "k1=1 k2=1 k3=0 ", "questions one after another");
+	is_int(accepted - acc, 0, "on the kept connection");
+	is_int(open_conns(), 1, "which stays open meanwhile");
+	pause_loop(2600);
+	is_int(open_conns(), 0, "closed after two idle seconds");
+	str_clear(&seen);
+	(void)auth_async_exists(a, "yes-bye", cb, "b1");
+	run(1);
+	pause_loop(100);
+	(void)auth_async_exists(a, "yes4", cb, "b2");
+	run(1);
+	is_str(seen.data, "b1=1 b2=1 ",
+	       "the daemon closed the kept connection: a new one");
 }
 
 static void test_timeout_and_down(const char *path)
@@ -271,6 +331,7 @@ int main(void)
 	a = auth_async_new(loop, path.data, 2000);
 	test_exists_and_verify(a);
 	test_broken(a);
+	test_kept(a);
 	auth_async_free(&a);
 	test_timeout_and_down(path.data);
 	for (size_t i = 0; i < nconns; i++) {
