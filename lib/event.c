@@ -144,6 +144,8 @@ static int event_io_sync(struct event_io *io, unsigned events)
 				 .data.ptr = io};
 	int op;
 
+	if (io->in_epoll && events == io->events)
+		return 1; /* level-triggered: nothing to tell the kernel */
 	if (events == 0)
 		op = io->in_epoll ? EPOLL_CTL_DEL : -1;
 	else
