@@ -166,14 +166,21 @@ static int deliver_tmp(const struct maildir_delivery *d, const char *tmp,
 		       const char *final, maildir_write_fn *fn, void *ctx,
 		       const char **error_r)
 {
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 	int fd, r;
 
 	/* The name holds our pid: two deliveries of one message to one
 	 * mailbox (two aliases) never share a tmp/ file; a stale one left
-	 * by a dead process with our pid goes first. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	 * by a dead process with our pid goes first. The folders are made
+	 * (with their parents) when they turn out to be missing. */
+	fd = open(tmp, flags, 0600);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, flags, 0600);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		if (maildir_create(d->path, error_r) < 0)
+			return -1;
+		fd = open(tmp, flags, 0600);
+	}
 	if (fd < 0)
 		return maildir_fail("create", tmp, error_r);
 	r = fn(ctx, fd, error_r);
@@ -181,11 +188,19 @@ static int deliver_tmp(const struct maildir_delivery *d, const char *tmp,
 		r = maildir_fail("fsync", tmp, error_r);
 	if (close(fd) < 0 && r > 0)
 		r = maildir_fail("close", tmp, error_r);
-	if (r > 0 && link(tmp, final) < 0) {
-		if (errno == EEXIST)
-			r = 0;
-		else
-			r = maildir_fail("link", final, error_r);
+	if (r > 0) {
+		int l = link(tmp, final);
+
+		if (l < 0 && errno == ENOENT) { /* new/ is missing */
+			if (maildir_create(d->path, error_r) < 0)
+				r = -1;
+			else
+				l = link(tmp, final);
+		}
+		if (r > 0 && l < 0)
+			r = errno == EEXIST
+				? 0
+				: maildir_fail("link", final, error_r);
 	}
 	(void)unlink(tmp);
 	if (r > 0) {
@@ -207,8 +222,6 @@ int maildir_deliver(const struct maildir_delivery *d, maildir_write_fn *fn,
 	struct stat st;
 	int r;
 
-	if (maildir_create(d->path, error_r) < 0)
-		return -1;
 	str_init(&base, 64);
 	str_printf(&base, "%llu.%s.", (unsigned long long)d->seconds, d->key);
 	name_append_host(&base, d->hostname);
@@ -219,7 +232,7 @@ int maildir_deliver(const struct maildir_delivery *d, maildir_write_fn *fn,
 	/* found: 1 in new/ or cur/, 0 not yet delivered, -1 error */
 	if (lstat(final.data, &st) == 0)
 		r = 1;
-	else if (errno != ENOENT)
+	else if (errno != ENOENT && errno != ENOTDIR)
 		r = maildir_fail("stat", final.data, error_r);
 	else
 		r = d->check_cur ? in_cur(d->path, base.data, error_r) : 0;

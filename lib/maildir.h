@@ -7,7 +7,8 @@
  * retried delivery of the same message to the same mailbox computes the
  * same name and finds its earlier copy in new/, or in cur/ where an IMAP
  * server moved it as "NAME:2,FLAGS" (the name before ':' is kept). The
- * folder and its cur/ new/ tmp/ are created on first delivery. */
+ * folder and its cur/ new/ tmp/ are created when a delivery finds them
+ * missing (the first one). */
 #ifndef POSTERN_MAILDIR_H
 #define POSTERN_MAILDIR_H
 

@@ -116,6 +116,34 @@ int main(void)
 	str_printf(&q, "%s/tmp", box.data);
 	is_int((long long)count(q.data), 0, "no leftover in tmp/");
 
+	/* A folder that went missing is made again; a stale tmp/ file with
+	 * this process's name goes first. */
+	str_clear(&p);
+	str_printf(&p, "%s/new", box.data);
+	str_clear(&q);
+	str_printf(&q, "%s/new.old", box.data);
+	ok(rename(p.data, q.data) == 0, "new/ moved away");
+	d.key = "Q1GA4GC208J00044JR0000000000000001";
+	is_int(maildir_deliver(&d, write_hello, "x", &err), 1,
+	       "delivered with new/ missing");
+	is_int((long long)count(p.data), 1,
+	       "new/ made again, with the message");
+	str_clear(&q);
+	str_printf(&q,
+		   "%s/tmp/1700000000.Q1GA4GC208J00044JR0000000000000002."
+		   "mx\\057a\\072b.P%ld",
+		   box.data, (long)getpid());
+	file_write_atomic(q.data, "stale", 5, 0600, &err);
+	d.key = "Q1GA4GC208J00044JR0000000000000002";
+	is_int(maildir_deliver(&d, write_hello, "fresh\n", &err), 1,
+	       "delivered over a stale tmp/ file");
+	str_clear(&p);
+	str_printf(&p, "%s/new/1700000000.%s.mx\\057a\\072b", box.data, d.key);
+	str_clear(&data);
+	is_int(file_read_all(p.data, &data, 0, &err), 1, "read back");
+	is_str(data.data, "fresh\n", "the new content, not the stale one");
+	ok(access(q.data, F_OK) < 0, "the stale tmp/ file is gone");
+
 	str_clear(&q);
 	str_printf(&q, "%s/file", dir);
 	file_write_atomic(q.data, "x", 1, 0600, &err);
