@@ -3,8 +3,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qmgr_trigger.h"
@@ -13,12 +16,20 @@
 
 static char trigger_errbuf[256];
 
-int qmgr_trigger(const char *queue_directory, char byte, const char **error_r)
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A connection to qmgr's socket, or -1 with *error_r. */
+static int trigger_connect(const char *queue_directory, const char **error_r)
 {
 	struct str path;
 	const char *err;
 	int fd;
-	ssize_t n;
 
 	str_init(&path, 64);
 	str_printf(&path, "%s/public/qmgr", queue_directory);
@@ -27,19 +38,70 @@ int qmgr_trigger(const char *queue_directory, char byte, const char **error_r)
 	if (fd < 0) {
 		snprintf(trigger_errbuf, sizeof(trigger_errbuf), "%s", err);
 		*error_r = trigger_errbuf;
-		return -1;
 	}
+	return fd;
+}
+
+/* One byte on fd: 1, or -1 with errno. */
+static int trigger_write(int fd, char byte)
+{
+	ssize_t n;
+
 	do
-		n = write(fd, &byte, 1);
+		n = send(fd, &byte, 1, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n != 1) {
-		snprintf(trigger_errbuf, sizeof(trigger_errbuf),
-			 "write to qmgr: %s",
-			 n < 0 ? strerror(errno) : "short write");
+	if (n == 0)
+		errno = EPIPE;
+	return n == 1 ? 1 : -1;
+}
+
+static int trigger_write_fail(const char **error_r)
+{
+	snprintf(trigger_errbuf, sizeof(trigger_errbuf), "write to qmgr: %s",
+		 strerror(errno));
+	*error_r = trigger_errbuf;
+	return -1;
+}
+
+int qmgr_trigger(const char *queue_directory, char byte, const char **error_r)
+{
+	int fd = trigger_connect(queue_directory, error_r), r;
+
+	if (fd < 0)
+		return -1;
+	r = trigger_write(fd, byte);
+	if (r < 0)
+		trigger_write_fail(error_r);
+	close(fd);
+	return r;
+}
+
+int qmgr_trigger_kept(const char *queue_directory, char byte,
+		      const char **error_r)
+{
+	static int fd = -1;
+	static uint64_t last_ms;
+	uint64_t now = monotonic_ms();
+
+	if (fd >= 0 && now - last_ms < QMGR_TRIGGER_KEEP_MS) {
+		if (trigger_write(fd, byte) > 0) {
+			last_ms = now;
+			return 1;
+		}
+		/* Full (qmgr has not read yet: the bytes there wake it) */
+		if (errno == EAGAIN)
+			return 1;
+	}
+	if (fd >= 0)
 		close(fd);
-		*error_r = trigger_errbuf;
+	if ((fd = trigger_connect(queue_directory, error_r)) < 0)
+		return -1;
+	if (trigger_write(fd, byte) < 0) {
+		trigger_write_fail(error_r);
+		close(fd);
+		fd = -1;
 		return -1;
 	}
-	close(fd);
+	last_ms = now;
 	return 1;
 }

@@ -18,4 +18,13 @@
  * Returns 1, or -1 with *error_r (static until the next call). */
 int qmgr_trigger(const char *queue_directory, char byte, const char **error_r);
 
+/* The same over one connection the process keeps (daemons that commit
+ * many messages: smtpd): a byte per call, a new connection when the kept
+ * one broke or has been idle for QMGR_TRIGGER_KEEP_MS (qmgr cuts idle
+ * trigger connections later than that, so a byte is never written into
+ * one it is closing). Not for threads. */
+#define QMGR_TRIGGER_KEEP_MS 5000
+int qmgr_trigger_kept(const char *queue_directory, char byte,
+		      const char **error_r);
+
 #endif

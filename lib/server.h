@@ -57,7 +57,7 @@ enum server_kind {
 #define SERVER_RESIDENT (1u << 0) /* never exit for max_use or max_idle */
 #define SERVER_SOLITARY (1u << 1) /* refuse to run unless maxproc is 1 */
 
-/* Most bytes one trigger delivers; more are dropped. */
+/* Most bytes one trigger delivers (one read of a trigger connection). */
 #define SERVER_TRIGGER_MAX 1024
 
 struct server;
@@ -76,7 +76,9 @@ struct server_ops {
 	 * calls server_client_done(), either before returning (a blocking
 	 * session) or later from the event loop. */
 	void (*client)(struct server *srv, int fd);
-	/* TRIGGER: the bytes one writer sent (len <= SERVER_TRIGGER_MAX). */
+	/* TRIGGER: bytes a writer sent, as one read got them (len <=
+	 * SERVER_TRIGGER_MAX); a writer may keep its connection and send
+	 * more later. */
 	void (*trigger)(struct server *srv, const char *data, size_t len);
 	/* Optional: called once before a normal exit. */
 	void (*pre_exit)(struct server *srv);

@@ -16,8 +16,12 @@
 /* Connections a MULTI process takes per wake-up before it looks at the rest
  * of its loop again. */
 #define SERVER_ACCEPT_BATCH 16
-/* A trigger writer that neither writes nor closes for this long is cut. */
+/* A trigger connection idle for this long is cut: silently when it has
+ * delivered triggers (a writer that keeps its connection, see
+ * qmgr_trigger.h, gives it up sooner), with a warning when it never wrote. */
 #define SERVER_TRIGGER_TIMEOUT_MS 10000
+
+static void triggers_drop(struct server *srv);
 
 struct server_trigger {
 	struct server *srv;
@@ -25,8 +29,7 @@ struct server_trigger {
 	struct event_io *io;
 	struct event_timer *timer;
 	struct server_trigger *next, **prevp;
-	size_t len;
-	char buf[SERVER_TRIGGER_MAX];
+	bool delivered;
 };
 
 static void report(struct server *srv, bool avail)
@@ -92,6 +95,7 @@ void server_update(struct server *srv)
 
 	if (srv->stopping || srv->master_gone ||
 	    (!resident && srv->use_count >= srv->max_use)) {
+		triggers_drop(srv);
 		close_listeners(srv);
 		report(srv, false);
 		event_timer_stop(srv->idle_timer);
@@ -128,7 +132,7 @@ void server_stop(struct server *srv)
 	server_update(srv);
 }
 
-static void trigger_finish(struct server_trigger *t, bool deliver)
+static void trigger_finish(struct server_trigger *t)
 {
 	struct server *srv = t->srv;
 
@@ -138,26 +142,27 @@ static void trigger_finish(struct server_trigger *t, bool deliver)
 	*t->prevp = t->next;
 	if (t->next != NULL)
 		t->next->prevp = t->prevp;
-	if (deliver && t->len > 0)
-		srv->ops->trigger(srv, t->buf, t->len);
 	mem_free(t);
 	server_client_done(srv);
 }
 
+/* The bytes each read gets are one trigger, delivered at once: a writer
+ * may keep its connection for the next ones. */
 static void trigger_read(struct event_io *io, int fd, unsigned events,
 			 void *ctx)
 {
 	struct server_trigger *t = ctx;
-	ssize_t n = read(fd, t->buf + t->len, sizeof(t->buf) - t->len);
+	char buf[SERVER_TRIGGER_MAX];
+	ssize_t n = read(fd, buf, sizeof(buf));
 
+	(void)io;
+	(void)events;
 	if (n > 0) {
-		t->len += (size_t)n;
-		if (t->len == sizeof(t->buf))
-			trigger_finish(t, true);
-	} else if (n == 0) {
-		trigger_finish(t, true);
-	} else if (errno != EAGAIN && errno != EINTR) {
-		trigger_finish(t, false);
+		t->delivered = true;
+		event_timer_restart(t->timer, SERVER_TRIGGER_TIMEOUT_MS);
+		t->srv->ops->trigger(t->srv, buf, (size_t)n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		trigger_finish(t);
 	}
 }
 
@@ -165,8 +170,31 @@ static void trigger_timeout(struct event_timer *timer, void *ctx)
 {
 	struct server_trigger *t = ctx;
 
-	msg_warn("service %s: trigger writer timed out", t->srv->service);
-	trigger_finish(t, false);
+	(void)timer;
+	if (!t->delivered)
+		msg_warn("service %s: trigger writer timed out",
+			 t->srv->service);
+	trigger_finish(t);
+}
+
+/* Stopping: kept trigger connections carry nothing that waits for an
+ * answer, so they do not hold the process (what is readable is taken). */
+static void triggers_drop(struct server *srv)
+{
+	static bool dropping;
+	char buf[SERVER_TRIGGER_MAX];
+	ssize_t n;
+
+	if (dropping)
+		return; /* trigger_finish() comes back through here */
+	dropping = true;
+	while (srv->triggers != NULL) {
+		n = read(srv->triggers->fd, buf, sizeof(buf));
+		if (n > 0)
+			srv->ops->trigger(srv, buf, (size_t)n);
+		trigger_finish(srv->triggers);
+	}
+	dropping = false;
 }
 
 static void trigger_start(struct server *srv, int fd)

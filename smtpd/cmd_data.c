@@ -1,8 +1,9 @@
 /* cmd_data.c: DATA and BDAT, from the command to "250 Ok: queued as ID":
  * the envelope and a Received: header go to lib/queue_writer, content is
  * streamed in blocks as it arrives, and 250 is sent only after
- * the commit (commit.c) made it durable (file and folder fsync'd). Any writer error is a 451 4.3.0 and the file is
- * removed; a refused message (lib/smtp_data.h) never reaches commit. */
+ * the commit (commit.c) made it durable (file and folder fsync'd). Any writer
+ * error is a 451 4.3.0 and the file is removed; a refused message
+ * (lib/smtp_data.h) never reaches commit. */
 #include "config.h"
 
 #include <string.h>
@@ -12,15 +13,16 @@
 #include "qmgr_trigger.h"
 #include "smtpd.h"
 
-/* Wakes qmgr (a byte on public/qmgr, lib/qmgr_trigger.h) so that the
- * message is scheduled at once. Never blocks; when qmgr cannot be reached
- * the message waits in incoming/ for qmgr's periodic scan. */
+/* Wakes qmgr (a byte on public/qmgr over the connection the process
+ * keeps, lib/qmgr_trigger.h) so that the message is scheduled at once.
+ * Never blocks; when qmgr cannot be reached the message waits in
+ * incoming/ for qmgr's periodic scan. */
 void smtpd_wake_qmgr(const struct smtpd_config *cfg, const char *queue_id)
 {
 	const char *err;
 
-	if (qmgr_trigger(queue_dir_root(cfg->queue), QMGR_TRIGGER_WAKEUP,
-			 &err) < 0)
+	if (qmgr_trigger_kept(queue_dir_root(cfg->queue), QMGR_TRIGGER_WAKEUP,
+			      &err) < 0)
 		msg_debug("%s: wake qmgr: %s", queue_id, err);
 }
 

@@ -55,8 +55,8 @@ static void test_trigger(const char *dir)
 {
 	struct str path;
 	const char *err = NULL;
-	int lfd, cfd = -1;
-	char byte = 0;
+	int lfd, cfd = -1, cfd2 = -1;
+	char byte = 0, buf[8];
 
 	str_init(&path, 0);
 	str_printf(&path, "%s/public", dir);
@@ -74,6 +74,27 @@ static void test_trigger(const char *dir)
 	ok(cfd >= 0 && read(cfd, &byte, 1) == 1, "one byte");
 	is_int(byte, 'D', "the trigger byte");
 	ok(cfd >= 0 && read(cfd, &byte, 1) == 0, "then the writer closed");
+	if (cfd >= 0)
+		close(cfd);
+
+	/* The kept connection: one connect for several bytes; a new one
+	 * when qmgr closed it. */
+	is_int(qmgr_trigger_kept(dir, QMGR_TRIGGER_WAKEUP, &err), 1,
+	       "kept: first byte");
+	is_int(qmgr_trigger_kept(dir, QMGR_TRIGGER_DEFERRED, &err), 1,
+	       "kept: second byte");
+	is_int(sock_accept(lfd, &cfd, &err), 1, "kept: accept");
+	ok(cfd >= 0 && read(cfd, buf, sizeof(buf)) == 2 &&
+	       memcmp(buf, "WD", 2) == 0,
+	   "kept: both bytes on one connection");
+	is_int(sock_accept(lfd, &cfd2, &err), 0, "kept: no second connection");
+	if (cfd >= 0)
+		close(cfd); /* qmgr went away */
+	is_int(qmgr_trigger_kept(dir, QMGR_TRIGGER_WAKEUP, &err), 1,
+	       "kept: a byte after qmgr closed");
+	is_int(sock_accept(lfd, &cfd, &err), 1, "kept: on a new connection");
+	ok(cfd >= 0 && read(cfd, &byte, 1) == 1 && byte == 'W',
+	   "kept: the byte arrives");
 	if (cfd >= 0)
 		close(cfd);
 	close(lfd);

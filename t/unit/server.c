@@ -310,9 +310,21 @@ static void test_trigger(void)
 	for (int i = 0; i < 100 && !log_has("trigger: 1 byte(s): W"); i++)
 		usleep(20000);
 	ok(log_has("trigger: 1 byte(s): W"), "trigger delivered");
-	kill(d.pid, SIGTERM);
-	wait_exit(&d, 3000);
-	close(d.status_rd);
+	/* A writer that keeps its connection: each byte is delivered as it
+	 * comes; the connection does not keep the daemon from stopping. */
+	c = sock_unix_connect(path.data, false, &err);
+	ok(write(c, "A", 1) == 1, "kept connection: first byte");
+	for (int i = 0; i < 100 && !log_has("trigger: 1 byte(s): A"); i++)
+		usleep(20000);
+	ok(log_has("trigger: 1 byte(s): A"), "delivered before the close");
+	ok(write(c, "D", 1) == 1, "kept connection: second byte");
+	for (int i = 0; i < 100 && !log_has("trigger: 1 byte(s): D"); i++)
+		usleep(20000);
+	ok(log_has("trigger: 1 byte(s): D"), "delivered too");
+	close(d.status_rd); /* the master went away */
+	is_int(wait_exit(&d, 3000), 0,
+	       "the daemon ends though a trigger connection is open");
+	close(c);
 	close(lfd);
 	str_deinit(&path);
 }
