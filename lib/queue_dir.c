@@ -196,9 +196,8 @@ int queue_dir_sync(struct queue_dir *qd, enum queue_name q,
 
 uint64_t queue_dir_sync_ticket(struct queue_dir *qd, enum queue_name q)
 {
-	return (unsigned)q < QUEUE_NAME_COUNT
-		   ? group_sync_ticket(&qd->gsync[q])
-		   : 0;
+	return (unsigned)q < QUEUE_NAME_COUNT ? group_sync_ticket(&qd->gsync[q])
+					      : 0;
 }
 
 int queue_dir_sync_shared(struct queue_dir *qd, enum queue_name q,
@@ -425,12 +424,12 @@ int queue_recover(struct queue_dir *qd, struct queue_recover_stats *stats_r,
 	int ret = 1;
 
 	memset(stats_r, 0, sizeof(*stats_r));
-	if (queue_recover_incomplete(qd, QUEUE_INCOMING, stats_r, error_r) <
-		0 ||
-	    queue_dir_list(qd, QUEUE_ACTIVE, &list, error_r) < 0)
+	if (queue_dir_list(qd, QUEUE_ACTIVE, &list, error_r) < 0)
 		return -1;
 	/* No fsync: after a crash during this loop each message is in
-	 * active/ or incoming/, and the next start handles either. */
+	 * active/ or incoming/, and the next start handles either. A file
+	 * of active/ without its mark was done with (queue_pool.h) and goes
+	 * with the incomplete ones of incoming/ below. */
 	for (size_t i = 0; i < list.count && ret > 0; i++) {
 		int r = queue_dir_move(qd, list.ids[i], QUEUE_ACTIVE,
 				       QUEUE_INCOMING, 0, error_r);
@@ -442,5 +441,8 @@ int queue_recover(struct queue_dir *qd, struct queue_recover_stats *stats_r,
 			ret = -1;
 	}
 	queue_id_list_free(&list);
+	if (ret > 0 &&
+	    queue_recover_incomplete(qd, QUEUE_INCOMING, stats_r, error_r) < 0)
+		return -1;
 	return ret;
 }

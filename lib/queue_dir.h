@@ -101,10 +101,11 @@ struct queue_recover_stats {
 int queue_recover_incomplete(struct queue_dir *qd, enum queue_name q,
 			     struct queue_recover_stats *stats,
 			     const char **error_r);
-/* What qmgr runs once at start, before its first scan: incomplete files in
- * incoming/ are discarded (their writer died before commit returned, so no
- * 250 was sent), then everything in active/ goes back to incoming/. Safe
- * while smtpd and pickup keep writing. Returns 1 or -1. */
+/* What qmgr runs once at start, before its first scan: everything in
+ * active/ goes back to incoming/, then incomplete files in incoming/ are
+ * discarded (their writer died before commit returned, so no 250 was
+ * sent; or qmgr was done with them, see queue_pool.h). Safe while smtpd
+ * and pickup keep writing. Returns 1 or -1. */
 int queue_recover(struct queue_dir *qd, struct queue_recover_stats *stats_r,
 		  const char **error_r);
 

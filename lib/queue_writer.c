@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "queue_pool.h"
 #include "queue_writer.h"
 
 /* Content is gathered up to this size before a write. */
@@ -32,7 +33,9 @@ struct queue_writer {
 	size_t rcpt_cap;
 	struct str buf; /* envelope and content not yet written */
 	uint64_t content_size;
+	uint64_t written; /* bytes in the file so far */
 	bool env_written, flushed;
+	bool reused; /* a pooled file: cut to size at commit */
 	enum qw_state state;
 	char error[512]; /* the failure, repeated by later calls */
 	uint64_t dir_ticket;	 /* the folder fsync that covers the entry */
@@ -85,16 +88,35 @@ static uint64_t qw_now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Creates the file under a fresh ID and locks it. 1, 0 (try another ID)
- * or -1. */
+/* A pooled file now named qw->id: ours to overwrite only when it is a
+ * plain file of this user with one link and no completion mark. */
+static bool qw_reusable(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_nlink == 1 &&
+	       st->st_uid == geteuid() && (st->st_mode & 07777) == 0600;
+}
+
+/* Creates the file under a fresh ID (or takes a pooled one) and locks it.
+ * 1, 0 (try another ID) or -1. */
 static int qw_create(struct queue_writer *qw, const char **error_r)
 {
 	struct stat st;
 
 	queue_id_new(qw->id);
-	qw->fd =
-	    openat(qw->dirfd, qw->id,
-		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	qw->reused = qw->set.pool != NULL && qw->set.queue == QUEUE_INCOMING &&
+		     queue_pool_take(qw->set.pool, qw->set.queue, qw->id) > 0;
+	if (qw->reused)
+		qw->fd = openat(qw->dirfd, qw->id,
+				O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	else
+		qw->fd = openat(qw->dirfd, qw->id,
+				O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				    O_CLOEXEC,
+				0600);
+	if (qw->fd < 0 && qw->reused) {
+		(void)unlinkat(qw->dirfd, qw->id, 0);
+		return 0;
+	}
 	if (qw->fd < 0)
 		return errno == EEXIST ? 0 : qw_fail(qw, "create", error_r);
 	qw->dir_ticket = queue_dir_sync_ticket(qw->qd, qw->set.queue);
@@ -120,6 +142,13 @@ static int qw_create(struct queue_writer *qw, const char **error_r)
 		return -1;
 	}
 	if (st.st_nlink == 0) {
+		close(qw->fd);
+		qw->fd = -1;
+		return 0;
+	}
+	if (qw->reused && !qw_reusable(&st)) {
+		/* Only our name goes: another one stays as it is. */
+		(void)unlinkat(qw->dirfd, qw->id, 0);
 		close(qw->fd);
 		qw->fd = -1;
 		return 0;
@@ -272,6 +301,7 @@ static int qw_writev(struct queue_writer *qw, struct iovec *iov, int n,
 			continue;
 		if (w < 0)
 			return qw_fail(qw, "write", error_r);
+		qw->written += (uint64_t)w;
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= (ssize_t)iov->iov_len;
 			iov++;
@@ -386,6 +416,9 @@ static int qw_prepare(struct queue_writer *qw, const char **error_r)
 	queue_file_encode_trailer(qw->content_size, &qw->buf);
 	if (qw_flush(qw, NULL, 0, error_r) < 0)
 		return -1;
+	/* A reused file still has its old content past ours. */
+	if (qw->reused && ftruncate(qw->fd, (off_t)qw->written) < 0)
+		return qw_fail(qw, "truncate", error_r);
 	qw_step("written");
 	if (fchmod(qw->fd, (qw->set.mode & 0777) | S_IXUSR) < 0)
 		return qw_fail(qw, "chmod", error_r);

@@ -26,6 +26,7 @@
 #include "queue_file.h"
 
 struct queue_writer;
+struct queue_pool;
 
 struct queue_writer_settings {
 	enum queue_name queue; /* QUEUE_INCOMING (the default, 0) or
@@ -34,6 +35,8 @@ struct queue_writer_settings {
 	mode_t mode;	       /* permissions at commit, plus u+x; 0 = 0600 */
 	bool no_dir_sync;      /* benchmarks only: skips the folder fsync and
 				  so breaks the durability rule */
+	struct queue_pool *pool; /* reuse pooled files (queue_pool.h) for
+				    incoming/; NULL: always create */
 };
 
 /* Creates and locks the file (set may be NULL for the defaults). The

@@ -19,6 +19,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "qmgr.h"
+#include "queue_pool.h"
 #include "qmgr_trigger.h"
 #include "str.h"
 
@@ -218,6 +219,7 @@ static int qmgr_post_init(struct server *srv, const char **error_r)
 	    queue_recover(q->qd, &st, error_r) < 0 ||
 	    local_tables_open(conf, true, &q->tables, error_r) < 0)
 		return -1;
+	q->pool = queue_pool_new(q->qd);
 	msg_info("queue recovered: %zu requeued from active, %zu incomplete "
 		 "discarded, %zu busy, %zu conflicts",
 		 st.requeued, st.discarded, st.busy, st.conflicts);
@@ -250,6 +252,7 @@ static void qmgr_pre_exit(struct server *srv)
 	htable_free(&q->queues, NULL);
 	master_cf_free(&q->master_cf);
 	local_tables_free(&q->tables);
+	queue_pool_free(&q->pool);
 	queue_dir_close(&q->qd);
 	qmgr_transport_maps_close(q);
 	mem_free(q->private_dir);

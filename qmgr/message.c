@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "qmgr.h"
+#include "queue_pool.h"
 
 static uint64_t now_usec(void)
 {
@@ -261,7 +262,8 @@ static void finish(struct qmgr *q, struct qmgr_msg *m)
 		return;
 	}
 	(void)queue_dir_remove(q->qd, QUEUE_DEFER, env->id, 0, &err);
-	if (queue_dir_remove(q->qd, QUEUE_ACTIVE, env->id, 0, &err) < 0) {
+	/* The file is kept for smtpd's next message (queue_pool.h). */
+	if (queue_pool_put(q->pool, QUEUE_ACTIVE, env->id, &err) < 0) {
 		msg_warn("remove: %s", err);
 		return;
 	}

@@ -50,6 +50,7 @@ struct qmgr {
 	struct event_loop *loop;
 	struct conf *conf;
 	struct queue_dir *qd;
+	struct queue_pool *pool; /* finished files go there (queue_pool.h) */
 	struct local_tables *tables;
 	struct master_cf *master_cf; /* for each transport's maxproc */
 	char *private_dir;	     /* $queue_directory/private */

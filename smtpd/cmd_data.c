@@ -110,9 +110,10 @@ static int data_envelope(struct session *s, const char **error_r)
  * the caller answers 451 4.3.0). */
 static int data_begin(struct session *s)
 {
+	struct queue_writer_settings set = {.pool = s->cfg->queue_pool};
 	const char *err;
 
-	if (queue_writer_begin(s->cfg->queue, NULL, &s->qw, &err) < 0) {
+	if (queue_writer_begin(s->cfg->queue, &set, &s->qw, &err) < 0) {
 		msg_warn("queue file create failed: %s", err);
 		return -1;
 	}

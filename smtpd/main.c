@@ -13,6 +13,7 @@
 
 #include "mem.h"
 #include "msg.h"
+#include "queue_pool.h"
 #include "smtpd.h"
 
 static struct smtpd_config config;
@@ -114,6 +115,7 @@ static int smtpd_post_init(struct server *srv, const char **error_r)
 	if (queue_dir_open(conf_get(conf, "queue_directory"), &config.queue,
 			   error_r) < 0)
 		return -1;
+	config.queue_pool = queue_pool_new(config.queue);
 	if (smtpd_auth_init(&config, server_loop(srv), error_r) < 0 ||
 	    smtpd_commit_init(&config, server_loop(srv), error_r) < 0 ||
 	    smtpd_peername_init(&config, server_loop(srv), error_r) < 0)
@@ -131,6 +133,7 @@ static void smtpd_pre_exit(struct server *srv)
 	(void)srv;
 	smtpd_commit_deinit(&config);
 	smtpd_peername_deinit(&config);
+	queue_pool_free(&config.queue_pool);
 	queue_dir_close(&config.queue);
 	cidr_list_free(&config.mynetworks);
 	cidr_list_free(&config.bare_lf_exclusions);

@@ -115,6 +115,7 @@ struct smtpd_config {
 	struct tls_ctx *tls; /* NULL: no STARTTLS offered */
 	struct cidr_list *mynetworks;
 	struct queue_dir *queue;
+	struct queue_pool *queue_pool; /* files qmgr is done with */
 	struct blocking_pool *commit_pool;   /* the queue files' fsyncs */
 	struct blocking_pool *peername_pool; /* NULL: no name lookups */
 	/* AUTH (cmd_auth.c). */

@@ -135,7 +135,7 @@ static void test_recover(void)
 	struct queue_writer *live;
 	struct queue_file *qf;
 	char keep[QUEUE_ID_SIZE], a1[QUEUE_ID_SIZE], a2[QUEUE_ID_SIZE],
-	    clash[QUEUE_ID_SIZE], live_id[QUEUE_ID_SIZE];
+	    clash[QUEUE_ID_SIZE], live_id[QUEUE_ID_SIZE], done[QUEUE_ID_SIZE];
 
 	qt_write(qd, "keep\r\n", 6, keep);
 	qt_write(qd, "a1\r\n", 4, a1);
@@ -143,6 +143,11 @@ static void test_recover(void)
 	qt_write(qd, "clash\r\n", 7, clash);
 	queue_dir_move(qd, a1, QUEUE_INCOMING, QUEUE_ACTIVE, 0, &err);
 	queue_dir_move(qd, a2, QUEUE_INCOMING, QUEUE_ACTIVE, 0, &err);
+	/* qmgr was done with it (mark taken off) when it died */
+	qt_write(qd, "done\r\n", 6, done);
+	queue_dir_move(qd, done, QUEUE_INCOMING, QUEUE_ACTIVE, 0, &err);
+	ok(fchmodat(queue_dir_fd(qd, QUEUE_ACTIVE, &err), done, 0600, 0) == 0,
+	   "a finished file in active/ (no mark)");
 	ok(linkat(queue_dir_fd(qd, QUEUE_INCOMING, &err), clash,
 		  queue_dir_fd(qd, QUEUE_ACTIVE, &err), clash, 0) == 0,
 	   "the same ID in active/ and incoming/");
@@ -157,9 +162,13 @@ static void test_recover(void)
 	       "before: 5 entries in incoming");
 
 	is_int(queue_recover(qd, &st, &err), 1, "recover");
-	is_int(st.discarded, 1, "the dead writer's file is discarded");
+	is_int(st.discarded, 2,
+	       "the dead writer's file and the finished one are discarded");
+	ok(qt_mode(qd, QUEUE_ACTIVE, done) < 0 &&
+	       qt_mode(qd, QUEUE_INCOMING, done) < 0,
+	   "the finished one is gone");
 	is_int(st.busy, 1, "the live writer's file is kept");
-	is_int(st.requeued, 2, "two messages back from active");
+	is_int(st.requeued, 3, "three files back from active");
 	is_int(st.conflicts, 1, "a clash is left in active");
 	is_int(qt_count(qd, QUEUE_INCOMING), 6,
 	       "after: keep, clash, live, README, a1, a2");
