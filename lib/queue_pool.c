@@ -18,10 +18,13 @@
 
 /* Names one scan keeps for a taker. */
 #define POOL_NAMES 256
-/* An empty pool is looked at again after this long; the putter counts the
- * pool again after this long. */
-#define POOL_EMPTY_MS 1000
+/* An empty pool is looked at again after this long (an empty folder costs
+ * little to read, but not nothing). */
+#define POOL_EMPTY_MS 20
+/* The putter counts the pool again after this long, and sooner (after
+ * POOL_FULL_MS) while its count says full: takers empty it meanwhile. */
 #define POOL_COUNT_MS 10000
+#define POOL_FULL_MS 500
 
 struct queue_pool {
 	struct queue_dir *qd;
@@ -123,17 +126,22 @@ int queue_pool_put(struct queue_pool *p, enum queue_name q, const char *id,
 {
 	uint64_t now = now_ms();
 	int from = queue_dir_fd(p->qd, q, error_r);
+	struct stat st;
 	size_t kept;
 
 	if (from < 0)
 		return -1;
 	if (!queue_id_valid(id) || p->off || pool_fd(p, true) < 0)
 		return pool_remove(p, q, id, error_r);
-	if (p->counted_ms == 0 || now - p->counted_ms >= POOL_COUNT_MS) {
+	if (p->counted_ms == 0 || now - p->counted_ms >= POOL_COUNT_MS ||
+	    (p->count >= QUEUE_POOL_MAX &&
+	     now - p->counted_ms >= POOL_FULL_MS)) {
 		p->count = pool_scan(p, NULL, 0, &kept);
 		p->counted_ms = now;
 	}
-	if (p->count >= QUEUE_POOL_MAX)
+	if (p->count >= QUEUE_POOL_MAX ||
+	    fstatat(from, id, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_size > QUEUE_POOL_FILE_MAX)
 		return pool_remove(p, q, id, error_r);
 	/* Incomplete for every reader before it leaves q: a pooled file
 	 * with its mark, taken into incoming/, would be delivered again. */

@@ -12,14 +12,17 @@
  * a single link before it writes (a crash in the middle of a rename can
  * leave two names for one file; the other name is then left alone), and
  * its commit makes the new name durable as for a created file. The pool
- * holds at most QUEUE_POOL_MAX files; beyond that, files are removed. */
+ * holds at most QUEUE_POOL_MAX files of at most QUEUE_POOL_FILE_MAX bytes
+ * (so at most 128 MiB of old mail, readable only by the mail owner);
+ * other files are removed. */
 #ifndef POSTERN_QUEUE_POOL_H
 #define POSTERN_QUEUE_POOL_H
 
 #include "queue_dir.h"
 
 #define QUEUE_POOL_DIR ".pool" /* inside incoming/ */
-#define QUEUE_POOL_MAX 1000
+#define QUEUE_POOL_MAX 2000
+#define QUEUE_POOL_FILE_MAX (64 * 1024)
 
 struct queue_pool;
 

@@ -2,7 +2,7 @@
  * into the pool without its completion mark, the writer's next message
  * reuses it (same inode, cut to its own size, read back whole), an empty
  * pool means a created file, a pooled file with a second name or a mark
- * is never overwritten, and a full pool removes files instead. */
+ * is never overwritten, and a full pool or a large file means removal. */
 #include "config.h"
 
 #include <errno.h>
@@ -87,7 +87,7 @@ static void test_reuse(void)
 
 	str_init(&body, 0);
 	str_init(&got, 0);
-	ino = finish_into_pool(qd, pool, 100000, old);
+	ino = finish_into_pool(qd, pool, 30000, old);
 	is_int(qt_mode(qd, QUEUE_ACTIVE, old), -1, "gone from active/");
 	pfd = pool_dir(qd);
 	ok(pfd >= 0 && fstatat(pfd, old, &st, 0) == 0 &&
@@ -116,6 +116,13 @@ static void test_reuse(void)
 	ok(fstatat(queue_dir_fd(qd, QUEUE_INCOMING, &err), id, &st, 0) == 0 &&
 	       st.st_ino != ino,
 	   "a new file");
+	qt_content(&body, QUEUE_POOL_FILE_MAX + 1, 2);
+	if (qt_write(qd, body.data, body.len, old) > 0 &&
+	    queue_dir_move(qd, old, QUEUE_INCOMING, QUEUE_ACTIVE, 0, &err) > 0)
+		is_int(queue_pool_put(pool, QUEUE_ACTIVE, old, &err), 1,
+		       "put of a large message");
+	is_int(qt_mode(qd, QUEUE_ACTIVE, old), -1, "gone from active/");
+	is_int(pooled_count(qd), 0, "removed, not pooled");
 	is_int(queue_pool_put(pool, QUEUE_ACTIVE, "1AAAAAAAAAAAAAAA", &err), 0,
 	       "put of a message that is not there: 0");
 	queue_pool_free(&pool);
