@@ -35,9 +35,10 @@ struct queue_writer {
 	uint64_t content_size;
 	uint64_t written; /* bytes in the file so far */
 	bool env_written, flushed;
-	bool reused; /* a pooled file: cut to size at commit */
+	bool reused;	  /* a pooled file: cut to size at commit */
+	bool pool_spoilt; /* a pooled file was refused: create from now on */
 	enum qw_state state;
-	char error[512]; /* the failure, repeated by later calls */
+	char error[512];	 /* the failure, repeated by later calls */
 	uint64_t dir_ticket;	 /* the folder fsync that covers the entry */
 	const char *sync_failed; /* the fsync that failed (commit_sync()) */
 	int sync_errno;
@@ -104,17 +105,18 @@ static int qw_create(struct queue_writer *qw, const char **error_r)
 
 	queue_id_new(qw->id);
 	qw->reused = qw->set.pool != NULL && qw->set.queue == QUEUE_INCOMING &&
+		     !qw->pool_spoilt &&
 		     queue_pool_take(qw->set.pool, qw->set.queue, qw->id) > 0;
 	if (qw->reused)
 		qw->fd = openat(qw->dirfd, qw->id,
 				O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	else
-		qw->fd = openat(qw->dirfd, qw->id,
-				O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				    O_CLOEXEC,
-				0600);
+		qw->fd = openat(
+		    qw->dirfd, qw->id,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (qw->fd < 0 && qw->reused) {
 		(void)unlinkat(qw->dirfd, qw->id, 0);
+		qw->pool_spoilt = true;
 		return 0;
 	}
 	if (qw->fd < 0)
@@ -149,6 +151,7 @@ static int qw_create(struct queue_writer *qw, const char **error_r)
 	if (qw->reused && !qw_reusable(&st)) {
 		/* Only our name goes: another one stays as it is. */
 		(void)unlinkat(qw->dirfd, qw->id, 0);
+		qw->pool_spoilt = true;
 		close(qw->fd);
 		qw->fd = -1;
 		return 0;
@@ -436,8 +439,7 @@ static const char *qw_keep_error(struct queue_writer *qw, const char *err)
 	return err;
 }
 
-int queue_writer_commit_prepare(struct queue_writer **qwp,
-				const char **error_r)
+int queue_writer_commit_prepare(struct queue_writer **qwp, const char **error_r)
 {
 	struct queue_writer *qw = *qwp;
 	int r = qw_usable(qw, error_r);

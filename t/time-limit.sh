@@ -1,11 +1,11 @@
 #!/bin/sh
 # t/time-limit.sh TEST [ARG...]: runs one test with a wall-clock limit of
-# POSTERN_TEST_LIMIT seconds (default 900). A test still running then gets
+# POSTERN_TEST_LIMIT seconds (default 300). A test still running then gets
 # the processes of the machine listed in its log, its process group killed,
 # and a "Bail out!" line, so that a hang fails that one test by name
 # instead of stalling the whole suite. Python tests also dump their stack
 # shortly before the limit (t/postern_test.py).
-limit=${POSTERN_TEST_LIMIT:-900}
+limit=${POSTERN_TEST_LIMIT:-300}
 export POSTERN_TEST_LIMIT="$limit"
 setsid "$@" &
 test=$!
