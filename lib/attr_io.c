@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "attr.h"
+#include "event.h"
 #include "mem.h"
 #include "msg.h"
 #include "sock.h"
@@ -210,14 +210,6 @@ int attr_write_iobuf(struct iobuf *b, struct attr_out *o, const char **error_r)
 
 /* ---- blocking */
 
-static int64_t clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until fd is ready for events or the deadline (-1: none) passes.
  * Returns 1, 0 on timeout, -1 on error. */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -225,7 +217,8 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	struct pollfd pfd = {.fd = fd, .events = events};
 
 	for (;;) {
-		int64_t left = deadline < 0 ? -1 : deadline - clock_ms();
+		int64_t left =
+		    deadline < 0 ? -1 : deadline - (int64_t)event_clock_ms();
 		int rc;
 
 		if (deadline >= 0 && left < 0)
@@ -233,7 +226,8 @@ static int wait_fd(int fd, short events, int64_t deadline)
 		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (rc > 0)
 			return 1;
-		if (rc == 0 && deadline >= 0 && clock_ms() >= deadline)
+		if (rc == 0 && deadline >= 0 &&
+		    (int64_t)event_clock_ms() >= deadline)
 			return 0;
 		if (rc < 0 && errno != EINTR)
 			return -1;
@@ -242,7 +236,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 static int64_t deadline_after(int timeout_ms)
 {
-	return timeout_ms > 0 ? clock_ms() + timeout_ms : -1;
+	return timeout_ms > 0 ? (int64_t)event_clock_ms() + timeout_ms : -1;
 }
 
 int attr_send_fd(int fd, struct attr_out *o, int timeout_ms,

@@ -82,7 +82,7 @@ struct event_loop {
 	char error[256];
 };
 
-static uint64_t event_clock(void)
+uint64_t event_clock_ms(void)
 {
 	struct timespec ts;
 
@@ -113,7 +113,7 @@ struct event_loop *event_loop_new(const char **error_r)
 	loop->epfd = epfd;
 	loop->sigfd = -1;
 	loop->defers_tail = &loop->defers;
-	loop->now = event_clock();
+	loop->now = event_clock_ms();
 	sigemptyset(&loop->sigset);
 	return loop;
 }
@@ -326,7 +326,7 @@ struct event_timer *event_timer_add(struct event_loop *loop, unsigned msecs,
 	if (loop->timers != NULL)
 		loop->timers->prev = t;
 	loop->timers = t;
-	timer_arm(t, event_clock() + msecs);
+	timer_arm(t, event_clock_ms() + msecs);
 	return t;
 }
 
@@ -335,7 +335,7 @@ void event_timer_restart(struct event_timer *t, unsigned msecs)
 	if (t->dead)
 		msg_panic("event_timer_restart: timer already removed");
 	t->interval = msecs;
-	timer_arm(t, event_clock() + msecs);
+	timer_arm(t, event_clock_ms() + msecs);
 }
 
 void event_timer_stop(struct event_timer *t)
@@ -412,7 +412,7 @@ static void timers_dispatch(struct event_loop *loop)
 		t->due = false;
 		if (t->repeat) {
 			uint64_t next = t->deadline + t->interval;
-			uint64_t now = event_clock();
+			uint64_t now = event_clock_ms();
 
 			/* fell behind: skip the missed ticks, no burst */
 			timer_arm(t, next > now ? next : now + t->interval);
@@ -600,7 +600,7 @@ static int event_timeout(const struct event_loop *loop)
 		return 0;
 	if (loop->heap_len == 0)
 		return -1;
-	now = event_clock();
+	now = event_clock_ms();
 	deadline = loop->heap[0]->deadline;
 	if (deadline <= now)
 		return 0;
@@ -628,7 +628,7 @@ static int event_round(struct event_loop *loop, const char **error_r)
 		}
 		n = 0;
 	}
-	loop->now = event_clock();
+	loop->now = event_clock_ms();
 	for (int i = 0; i < n && !loop->stopped; i++) {
 		struct event_io *io = evs[i].data.ptr;
 		unsigned ready;

@@ -58,6 +58,8 @@ void event_loop_stop(struct event_loop *loop);
 /* Monotonic time in ms, refreshed once per round (cheap; use it for
  * deadlines computed inside callbacks). */
 uint64_t event_loop_now(const struct event_loop *loop);
+/* The same clock read now, for code without a loop at hand. */
+uint64_t event_clock_ms(void);
 
 /* Watches fd (not owned: never closed here) for events (EVENT_READ and/or
  * EVENT_WRITE; 0 registers it paused). One registration per fd. Returns the

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "file.h"
 #include "mem.h"
 #include "mstore_internal.h"
@@ -24,18 +25,10 @@
 #define LOCK_WAIT_MS 30000
 #define TREE_DEPTH_MAX 3
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* flock with a deadline: a hung peer must not block this process forever. */
 static int flock_wait(int fd)
 {
-	int64_t deadline = now_ms() + LOCK_WAIT_MS;
+	int64_t deadline = (int64_t)event_clock_ms() + LOCK_WAIT_MS;
 	long sleep_us = 500;
 
 	for (;;) {
@@ -43,7 +36,7 @@ static int flock_wait(int fd)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (now_ms() > deadline) {
+		if ((int64_t)event_clock_ms() > deadline) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -192,7 +185,7 @@ void mdir_random_hex(char *out, size_t hex_digits)
 			continue;
 		if (r <= 0) {
 			/* no entropy source: uniqueness is what matters */
-			uint64_t x = (uint64_t)now_ms() ^
+			uint64_t x = event_clock_ms() ^
 				     ((uint64_t)getpid() << 32) ^
 				     (uintptr_t)out;
 			for (; got < n;

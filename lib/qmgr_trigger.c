@@ -7,22 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "qmgr_trigger.h"
 #include "sock.h"
 #include "str.h"
 
 static char trigger_errbuf[256];
-
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A connection to qmgr's socket, or -1 with *error_r. */
 static int trigger_connect(const char *queue_directory, const char **error_r)
@@ -81,7 +73,7 @@ int qmgr_trigger_kept(const char *queue_directory, char byte,
 {
 	static int fd = -1;
 	static uint64_t last_ms;
-	uint64_t now = monotonic_ms();
+	uint64_t now = event_clock_ms();
 
 	if (fd >= 0 && now - last_ms < QMGR_TRIGGER_KEEP_MS) {
 		if (trigger_write(fd, byte) > 0) {

@@ -227,21 +227,17 @@ static void qd_list_add(struct queue_id_list *list, const char *id)
 	memcpy(list->ids[list->count++], id, QUEUE_ID_SIZE);
 }
 
-int queue_dir_list(struct queue_dir *qd, enum queue_name q,
-		   struct queue_id_list *list, const char **error_r)
+int queue_id_list_read(int dirfd, struct queue_id_list *list)
 {
-	int dfd = queue_dir_fd(qd, q, error_r), fd;
 	struct dirent *de;
 	DIR *dir;
+	int fd;
 
 	list->count = list->skipped = 0;
-	if (dfd < 0)
-		return -1;
 	/* A fresh open file description: a dup would share the read position
 	 * with every other scan of this folder. */
-	fd = openat(dfd, ".", QD_OPEN_DIR);
+	fd = openat(dirfd, ".", QD_OPEN_DIR);
 	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		qd_fail(error_r, "scan %s/%s", qd->root, queue_name_str(q));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -256,13 +252,29 @@ int queue_dir_list(struct queue_dir *qd, enum queue_name q,
 		errno = 0;
 	}
 	if (errno != 0) {
-		qd_fail(error_r, "scan %s/%s", qd->root, queue_name_str(q));
+		int saved = errno;
+
 		closedir(dir);
+		errno = saved;
 		return -1;
 	}
 	closedir(dir);
 	if (list->count > 1)
 		qsort(list->ids, list->count, QUEUE_ID_SIZE, qd_cmp_id);
+	return 1;
+}
+
+int queue_dir_list(struct queue_dir *qd, enum queue_name q,
+		   struct queue_id_list *list, const char **error_r)
+{
+	int dfd = queue_dir_fd(qd, q, error_r);
+
+	list->count = list->skipped = 0;
+	if (dfd < 0)
+		return -1;
+	if (queue_id_list_read(dfd, list) < 0)
+		return qd_fail(error_r, "scan %s/%s", qd->root,
+			       queue_name_str(q));
 	return 1;
 }
 

@@ -70,6 +70,9 @@ struct queue_id_list {
 /* Fills list (emptied first). Returns 1 or -1. */
 int queue_dir_list(struct queue_dir *qd, enum queue_name q,
 		   struct queue_id_list *list, const char **error_r);
+/* The same for any folder of queue IDs open as dirfd (queue_pool.h).
+ * Returns 1, or -1 with errno. */
+int queue_id_list_read(int dirfd, struct queue_id_list *list);
 void queue_id_list_free(struct queue_id_list *list);
 
 #define QUEUE_MOVE_SYNC 0x01u /* fsync both folders before returning */
